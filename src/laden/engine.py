@@ -1,0 +1,383 @@
+"""Run a LoadPlan on one target: one transaction, batches, bad-row isolation, progress, cancel.
+
+For each table, source batches are cast to the target's types (bad values found by
+:mod:`laden.casting`), then written by the backend's bulk path:
+
+* ``append`` / ``truncate_insert`` write straight into the table. When the database
+  refuses a batch, the batch is retried in halves inside savepoints until the single bad
+  rows are found (backends whose transactions cannot survive an error find them with
+  queries before writing instead).
+* ``upsert`` — and tables of a cycle loaded in two phases — go through a temporary
+  staging table that carries each row's source row number, then one set-based statement
+  per table moves them into place; a refused statement is retried on halves of the
+  row-number range.
+
+Everything happens in one transaction per target. Any failure or cancellation rolls it
+back; temporary tables vanish with the session.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from laden.casting import BadValue, cast_batch
+from laden.errors import BadRowError, CancelledError, LadenError, SchemaMismatchError, TargetError
+from laden.plan import CycleMethod, LoadOptions, LoadPlan, OnError, Strategy, TablePlan, build_plan
+from laden.progress import CancelToken, EventKind, ProgressCallback, ProgressEvent
+from laden.rejects import Reject, RejectSink
+from laden.report import Status, TableReport, TargetReport
+from laden.source import Dataset, TableSource, normalize_batch
+from laden.schema import Column, TypeKind
+from laden.targets.base import ROW, DataError, Isolation, SqlBackend
+
+_ROW_COLUMN = Column(ROW, "bigint", TypeKind.INTEGER, nullable=False, int_bits=64)
+
+
+@dataclass
+class Chunk:
+    """One batch on its way in: the source rows, the same rows cast, their source row numbers."""
+
+    source: pa.RecordBatch
+    data: pa.RecordBatch
+    rows: np.ndarray[Any, np.dtype[np.int64]]
+
+    def take(self, keep: np.ndarray[Any, np.dtype[np.bool_]]) -> Chunk:
+        mask = pa.array(keep)
+        return Chunk(self.source.filter(mask), self.data.filter(mask), self.rows[keep])
+
+    def __len__(self) -> int:
+        return self.data.num_rows
+
+
+@dataclass
+class TableState:
+    plan: TablePlan
+    report: TableReport
+    staging: str | None = None
+    first_row: int = 1
+    next_row: int = 1
+
+
+@dataclass
+class TargetLoad:
+    dataset: Dataset
+    backend: SqlBackend
+    options: LoadOptions
+    load_id: str
+    progress: ProgressCallback | None = None
+    cancel: CancelToken | None = None
+    report: TargetReport = field(init=False)
+    sink: RejectSink = field(init=False)
+    rejects: list[Reject] = field(default_factory=list)
+    error: Exception | None = None
+    _savepoints: int = 0
+
+    def __post_init__(self) -> None:
+        opts = self.options
+        self.report = TargetReport(self.backend.name, self.backend.engine.value, opts.strategy.value)
+        self.report.rejects_path = opts.rejects_path if opts.on_error is OnError.REJECT else None
+        self.sink = RejectSink(self.backend.name, self.report.rejects_path, opts.max_rejects)
+
+    # -- the whole target -------------------------------------------------------------------
+    def run(self) -> TargetReport:
+        started = time.perf_counter()
+        self.report.tables = [TableReport(name, self.options.strategy.value) for name in self.dataset.tables]
+        self._emit(EventKind.LOAD_STARTED)
+        connected = False
+        try:
+            self.backend.connect()
+            connected = True
+            plan = self._plan()
+            self.backend.begin()
+            self._load(plan)
+            self._check_cancel()
+            self.backend.commit()
+            self.report.status = Status.OK
+            for t in self.report.tables:
+                t.status = Status.OK
+        except Exception as exc:  # one target failing must not stop the others: record and roll back
+            self._fail(exc, connected)
+        finally:
+            self.sink.close()
+            if connected:
+                self._close()
+            self.report.duration_s = time.perf_counter() - started
+            self.report.notes.extend(n for n in self.backend.notes if n not in self.report.notes)
+            self._emit(EventKind.LOAD_FINISHED, status=self.report.status.value)
+        return self.report
+
+    def _plan(self) -> LoadPlan:
+        names = list(self.dataset.tables)
+        schema = self.backend.reflect()
+        sources = {n: self.dataset.tables[n].schema() for n in names}
+        plan = build_plan(
+            sources, schema, self.options, self.backend.caps, target=self.backend.name, engine=self.backend.engine.value
+        )
+        self.report.notes.extend(plan.notes)
+        order = [tp.name for tp in plan.tables]
+        self.report.tables.sort(key=lambda t: order.index(t.table))
+        return plan
+
+    def _load(self, plan: LoadPlan) -> None:
+        for table in plan.clear:
+            self.backend.clear(table)
+        states = {tp.name: TableState(tp, self.report.table(tp.name)) for tp in plan.tables}
+        position = {tp.table.name: i for i, tp in enumerate(plan.tables)}
+        first = {c.tables: min(position[t] for t in c.tables) for c in plan.cycles}
+        last = {c.tables: max(position[t] for t in c.tables) for c in plan.cycles}
+        cycle_of = {t: c for c in plan.cycles for t in c.tables}
+        for cycle in plan.cycles:
+            if plan.tables[first[cycle.tables]].cycle_method is CycleMethod.DEFERRED:
+                self.backend.defer([e.fk for e in cycle.edges])
+        for i, tp in enumerate(plan.tables):
+            cycle = cycle_of.get(tp.table.name)
+            members = [] if cycle is None else [plan.tables[position[t]] for t in cycle.tables]
+            if tp.cycle_method is CycleMethod.CHECKS_OFF and cycle and i == first[cycle.tables]:
+                self.backend.fk_checks(False)
+            self._load_table(states[tp.name])
+            if cycle is None or i != last[cycle.tables]:
+                continue
+            if tp.cycle_method is CycleMethod.CHECKS_OFF:
+                self.backend.fk_checks(True)
+                self._verify_fks(members, all_fks=True)
+            elif tp.cycle_method is CycleMethod.DEFERRED:
+                self._verify_fks(members, all_fks=False)
+            elif tp.cycle_method is CycleMethod.TWO_PHASE:
+                self._second_phase([states[m.name] for m in members])
+        for st in states.values():
+            if st.staging:
+                self.backend.drop_staging(st.staging)
+                st.staging = None
+
+    # -- one table ----------------------------------------------------------------------------
+    def _load_table(self, st: TableState) -> None:
+        tp, rep = st.plan, st.report
+        started = time.perf_counter()
+        rep.status = Status.FAILED  # until it finishes
+        self._emit(EventKind.TABLE_STARTED, tp.name)
+        staged = self.options.strategy is Strategy.UPSERT or bool(tp.deferred_columns)
+        if staged:
+            st.staging = self.backend.create_staging(tp.table, tp.target_columns)
+        for chunk in self._chunks(self.dataset.tables[tp.name], st):
+            self._check_cancel()
+            if staged:
+                self._stage(st, chunk)
+            else:
+                self._write_direct(st, chunk)
+            self._emit(EventKind.ROWS_WRITTEN, tp.name, rows=rep.rows_read)
+        if self.options.strategy is Strategy.UPSERT:
+            self._drop_duplicates(st)
+            self._isolated_range(st, lambda lo, hi: self.backend.merge(tp.table, st.staging or "", tp.target_columns, tp.keys, lo, hi))
+        elif staged:
+            self._isolated_range(
+                st,
+                lambda lo, hi: self.backend.insert_from_staging(
+                    tp.table, st.staging or "", tp.target_columns, lo, hi, tp.deferred_columns
+                ),
+            )
+        rep.rows_loaded = rep.rows_read - rep.rows_rejected
+        rep.duration_s = time.perf_counter() - started
+        rep.status = Status.OK
+        self._emit(EventKind.TABLE_FINISHED, tp.name, rows=rep.rows_loaded, status="ok")
+
+    def _chunks(self, source: TableSource, st: TableState) -> Iterator[Chunk]:
+        tp = st.plan
+        names = [c.source for c in tp.columns]
+        for raw in source.batches(self.options.batch_size):
+            batch = normalize_batch(raw)
+            first = st.next_row
+            st.next_row += batch.num_rows
+            st.report.rows_read += batch.num_rows
+            rows = np.arange(first, first + batch.num_rows, dtype=np.int64)
+            try:
+                data, bad = cast_batch(batch, names, tp.target_columns)
+            except TypeError as exc:
+                raise SchemaMismatchError(f"{self.backend.name}: table {tp.table.name!r}: {exc}", target=self.backend.name, table=tp.table.name) from exc
+            chunk = Chunk(batch, data, rows)
+            if bad:
+                chunk = self._drop_bad(st, chunk, bad)
+            if len(chunk):
+                yield chunk
+
+    def _drop_bad(self, st: TableState, chunk: Chunk, bad: list[BadValue]) -> Chunk:
+        keep = np.ones(len(chunk), dtype=bool)
+        for b in bad:
+            if keep[b.index]:
+                keep[b.index] = False
+                self._bad_row(st, int(chunk.rows[b.index]), b.column, b.reason, chunk.source.slice(b.index, 1))
+        return chunk.take(keep)
+
+    def _bad_row(self, st: TableState, row: int, column: str | None, reason: str, values: pa.RecordBatch | dict[str, Any]) -> None:
+        table = st.plan.table.name
+        where = f"table {table!r}, row {row}" + (f", column {column!r}" if column else "")
+        if self.options.on_error is OnError.FAIL:
+            raise BadRowError(
+                f"{self.backend.name}: {where}: {reason}. Nothing was committed; fix the row, or load with "
+                "on_error='reject' (CLI: --on-error reject) to set bad rows aside.",
+                target=self.backend.name, table=table, row=row, column=column, reason=reason,
+            )
+        vals = values.to_pylist()[0] if isinstance(values, pa.RecordBatch) else values
+        reject = Reject(table, row, column, reason, vals)
+        st.report.rows_rejected += 1
+        if self.sink.path is None:
+            self.rejects.append(reject)
+        self.sink.add(reject)
+
+    # -- writing ------------------------------------------------------------------------------
+    def _write_direct(self, st: TableState, chunk: Chunk) -> None:
+        tp = st.plan
+        target = self.backend.qualified(tp.table.name)
+        cols = tp.target_columns
+        if self.backend.isolation is Isolation.PRECHECK:
+            bad = self.backend.precheck(tp.table, cols, chunk.data)
+            if bad:
+                chunk = self._drop_bad(st, chunk, bad)
+            if len(chunk):
+                self._guard(lambda: self.backend.write(target, cols, chunk.data))
+            return
+
+        def attempt(lo: int, hi: int) -> None:
+            self.backend.write(target, cols, chunk.data.slice(lo, hi - lo))
+
+        def bad(i: int, err: DataError) -> None:
+            self._bad_row(st, int(chunk.rows[i]), err.column, str(err), chunk.source.slice(i, 1))
+
+        self._bisect(0, len(chunk), attempt, bad)
+
+    def _stage(self, st: TableState, chunk: Chunk) -> None:
+        data = chunk.data.add_column(0, ROW, pa.array(chunk.rows))
+        self._guard(lambda: self.backend.write(st.staging or "", (_ROW_COLUMN, *st.plan.target_columns), data))
+
+    def _guard(self, fn: Callable[[], object]) -> None:
+        """Run a write that is not expected to fail on data; if it does, it is fatal."""
+        try:
+            fn()
+        except DataError as err:
+            raise TargetError(f"{self.backend.name}: {err}", target=self.backend.name) from err
+
+    def _bisect(self, lo: int, hi: int, attempt: Callable[[int, int], object], bad: Callable[[int, DataError], None]) -> None:
+        """Write [lo, hi) in a savepoint; on refusal retry halves until single bad rows are found."""
+        if lo >= hi:
+            return
+        self._savepoints += 1
+        sp = f"laden_sp_{self._savepoints}"
+        self.backend.savepoint(sp)
+        try:
+            attempt(lo, hi)
+        except DataError as err:
+            self.backend.rollback_to(sp)
+            self.backend.release(sp)
+            if hi - lo == 1:
+                bad(lo, err)
+                return
+            mid = (lo + hi) // 2
+            self._bisect(lo, mid, attempt, bad)
+            self._bisect(mid, hi, attempt, bad)
+            return
+        self.backend.release(sp)
+
+    def _isolated_range(self, st: TableState, statement: Callable[[int, int], object]) -> None:
+        """Run a staging -> table statement over the whole row range, bisecting ranges on refusal."""
+        lo, hi = st.first_row, st.next_row
+        if self.backend.isolation is Isolation.PRECHECK:
+            bad = self.backend.precheck_staged(st.plan, st.staging or "")
+            for b in bad:
+                self._bad_row(st, b.index, b.column, b.reason, self.backend.staged_row(st.staging or "", st.plan.target_columns, b.index))
+            if bad:
+                self.backend.delete_staged(st.staging or "", [b.index for b in bad])
+            self._guard(lambda: statement(lo, hi))
+            return
+
+        def bad_row(row: int, err: DataError) -> None:
+            values = self.backend.staged_row(st.staging or "", st.plan.target_columns, row)
+            self._bad_row(st, row, err.column, str(err), values)
+            self.backend.delete_staged(st.staging or "", [row])
+
+        self._bisect(lo, hi, statement, lambda r, e: bad_row(r, e))
+
+    def _drop_duplicates(self, st: TableState) -> None:
+        dups = self.backend.staged_duplicates(st.staging or "", st.plan.keys)
+        for row, first in dups:
+            values = self.backend.staged_row(st.staging or "", st.plan.target_columns, row)
+            key = ", ".join(f"{k}={values.get(k)!r}" for k in st.plan.keys)
+            self._bad_row(st, row, None, f"duplicate key ({key}): the same key is in row {first}", values)
+        if dups:
+            self.backend.delete_staged(st.staging or "", [r for r, _ in dups])
+
+    # -- cycles ---------------------------------------------------------------------------------
+    def _second_phase(self, states: list[TableState]) -> None:
+        """After every table of a two-phase cycle is in, set the FK columns that were written NULL."""
+        for st in states:
+            tp = st.plan
+            if not (tp.deferred_columns and st.staging):
+                continue
+            try:
+                self.backend.update_from_staging(tp.table, st.staging, tp.deferred_columns)
+            except DataError as err:
+                raise TargetError(
+                    f"{self.backend.name}: table {tp.table.name!r}: setting {', '.join(tp.deferred_columns)} "
+                    f"after the cycle's rows were in failed: {err}. Nothing was committed.",
+                    target=self.backend.name,
+                    table=tp.table.name,
+                ) from err
+
+    def _verify_fks(self, tables: list[TablePlan], *, all_fks: bool) -> None:
+        names = {tp.table.name for tp in tables}
+        for tp in tables:
+            for fk in tp.table.foreign_keys:
+                if not all_fks and fk.ref_table not in names:
+                    continue
+                count, sample = self.backend.orphans(tp.table, fk)
+                if count:
+                    shown = ", ".join(str(s if len(s) > 1 else s[0]) for s in sample)
+                    raise BadRowError(
+                        f"{self.backend.name}: table {tp.table.name!r}: {count} row(s) reference missing "
+                        f"{fk.ref_table} rows through {fk.describe(tp.table.name)} (values: {shown}). Nothing was "
+                        "committed; load the missing parent rows too.",
+                        target=self.backend.name, table=tp.table.name, column=fk.columns[0],
+                        reason="foreign key violation",
+                    )
+
+    # -- bookkeeping --------------------------------------------------------------------------
+    def _check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.cancelled:
+            raise CancelledError(f"{self.backend.name}: load {self.load_id} cancelled; rolled back", target=self.backend.name)
+
+    def _fail(self, exc: Exception, connected: bool) -> None:
+        if connected:
+            try:
+                self.backend.rollback()
+            except LadenError as rb:
+                self.report.notes.append(f"rollback failed: {rb}")
+        cancelled = isinstance(exc, CancelledError)
+        self.report.status = Status.CANCELLED if cancelled else Status.FAILED
+        message = str(exc) if isinstance(exc, LadenError) else f"{type(exc).__name__}: {exc}"
+        self.report.error = self.backend.clean(message)
+        failing = getattr(exc, "table", None)
+        for t in self.report.tables:
+            t.rows_loaded = 0
+            if cancelled:
+                t.status = Status.CANCELLED
+            elif t.status is Status.FAILED or t.table == failing:
+                t.status = Status.FAILED
+                t.error = self.report.error
+            elif t.status is Status.OK:
+                t.status = Status.FAILED
+                t.error = "rolled back: another table of this target failed"
+        self.error = exc
+
+    def _close(self) -> None:
+        try:
+            self.backend.close()
+        except LadenError as exc:
+            self.report.notes.append(f"closing the connection failed: {exc}")
+
+    def _emit(self, kind: EventKind, table: str | None = None, rows: int = 0, status: str | None = None) -> None:
+        if self.progress is not None:
+            self.progress(ProgressEvent(self.load_id, kind, self.backend.name, table, rows, None, status))

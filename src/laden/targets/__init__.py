@@ -1,0 +1,24 @@
+"""Backends, one per engine, each a small difference from :class:`~laden.targets.base.SqlBackend`."""
+
+from __future__ import annotations
+
+from laden.targets.base import SqlBackend
+from laden.urls import DatabaseURL, Engine
+
+
+def backend_for(url: str | DatabaseURL, name: str | None = None, namespace: str | None = None) -> SqlBackend:
+    """The backend for a URL; drivers are imported only when it connects."""
+    parsed = url if isinstance(url, DatabaseURL) else DatabaseURL.parse(url)
+    cls: type[SqlBackend]
+    if parsed.engine is Engine.POSTGRESQL:
+        from laden.targets.postgres import PostgresBackend as cls
+    elif parsed.engine is Engine.MYSQL:
+        from laden.targets.mysql import MySQLBackend as cls
+    elif parsed.engine is Engine.SQLITE:
+        from laden.targets.sqlite import SQLiteBackend as cls
+    else:
+        from laden.targets.duckdb import DuckDBBackend as cls
+    return cls(parsed, name=name, namespace=namespace)
+
+
+__all__ = ["SqlBackend", "backend_for"]

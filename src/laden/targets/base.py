@@ -1,0 +1,265 @@
+"""The shared base of every SQL backend.
+
+A backend is a small declarative difference from :class:`SqlBackend`: capability flags,
+how to connect, the bulk write of one Arrow batch, and the few SQL spellings that
+differ (merge, update-from, FK switches). Staging, clearing, duplicate detection,
+orphan queries and error translation live here once.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from laden.errors import TargetError
+from laden.casting import BadValue
+from laden.plan import Capabilities, TablePlan
+from laden.reflect import RowCounts, reflect
+from laden.schema import Column, ForeignKey, Schema, Table
+from laden.urls import DatabaseURL, Engine, scrub
+
+#: the staging column that carries each row's number in the source
+ROW = "__laden_row"
+_staging_ids = itertools.count(1)
+
+
+class Isolation(str, enum.Enum):
+    """How a backend finds the bad rows of a batch the database refused."""
+
+    #: retry halves of the batch inside savepoints until single rows fail
+    SAVEPOINT = "savepoint"
+    #: the transaction cannot survive an error (DuckDB): find bad rows with queries before writing
+    PRECHECK = "precheck"
+
+
+class DataError(Exception):
+    """The database refused the data of one write (constraint, type, value). Internal to laden."""
+
+    def __init__(self, message: str, column: str | None = None) -> None:
+        self.column = column
+        super().__init__(message)
+
+
+class SqlBackend(ABC):
+    engine: ClassVar[Engine]
+    caps: ClassVar[Capabilities]
+    isolation: ClassVar[Isolation] = Isolation.SAVEPOINT
+    quote_char: ClassVar[str] = '"'
+    placeholder: ClassVar[str] = "?"
+    #: the bulk path, for the report
+    bulk_path: ClassVar[str] = ""
+
+    def __init__(self, url: DatabaseURL, name: str | None = None, namespace: str | None = None) -> None:
+        self.url = url
+        self.name = name or url.masked()
+        self.namespace = namespace
+        self.notes: list[str] = []
+        #: SQL names of the temporary staging tables this session made
+        self.staging_tables: set[str] = set()
+
+    # -- driver hooks -------------------------------------------------------------------
+    @abstractmethod
+    def connect(self) -> None:
+        ...
+
+    @abstractmethod
+    def close(self) -> None:
+        ...
+
+    @abstractmethod
+    def begin(self) -> None:
+        ...
+
+    @abstractmethod
+    def commit(self) -> None:
+        ...
+
+    @abstractmethod
+    def rollback(self) -> None:
+        ...
+
+    @abstractmethod
+    def _execute(self, sql: str, params: Sequence[Any]) -> int:
+        ...
+
+    @abstractmethod
+    def _query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        ...
+
+    @abstractmethod
+    def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch) -> None:
+        """Bulk-write ``batch`` (already cast to ``columns``' types) into the quoted ``table``."""
+        ...
+
+    @abstractmethod
+    def is_data_error(self, exc: BaseException) -> bool:
+        """True when ``exc`` means the database refused the data, not that the connection broke."""
+        ...
+
+    # -- SQL ----------------------------------------------------------------------------
+    def quote(self, name: str) -> str:
+        q = self.quote_char
+        return q + name.replace(q, q + q) + q
+
+    def qualified(self, table: str) -> str:
+        if self.namespace:
+            return f"{self.quote(self.namespace)}.{self.quote(table)}"
+        return self.quote(table)
+
+    def cols(self, names: Sequence[str], prefix: str = "") -> str:
+        return ", ".join(prefix + self.quote(n) for n in names)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        try:
+            return self._execute(sql, params)
+        except Exception as exc:
+            raise self.translate(exc) from exc
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._query(sql, params)
+        except Exception as exc:
+            raise self.translate(exc) from exc
+
+    def translate(self, exc: BaseException) -> Exception:
+        """Driver error -> DataError (bad data) or TargetError (anything else), secrets scrubbed."""
+        if isinstance(exc, DataError | TargetError):
+            return exc
+        message = self.clean(str(exc).strip().split("\n")[0] or type(exc).__name__)
+        if self.is_data_error(exc):
+            return DataError(message)
+        return TargetError(f"{self.name}: {message}", target=self.name)
+
+    def clean(self, text: str) -> str:
+        return scrub(text, self.url.secrets())
+
+    def reflect(self, tables: Sequence[str] | None = None, row_counts: RowCounts = RowCounts.NONE) -> Schema:
+        return reflect(
+            self.engine.value,  # type: ignore[arg-type]
+            lambda sql, params: self.query(sql, params),
+            namespace=self.namespace,
+            tables=tables,
+            row_counts=row_counts,
+        )
+
+    # -- transactions -------------------------------------------------------------------
+    def savepoint(self, name: str) -> None:
+        self.execute(f"SAVEPOINT {name}")
+
+    def rollback_to(self, name: str) -> None:
+        self.execute(f"ROLLBACK TO SAVEPOINT {name}")
+
+    def release(self, name: str) -> None:
+        self.execute(f"RELEASE SAVEPOINT {name}")
+
+    # -- table operations -----------------------------------------------------------------
+    def clear(self, table: str) -> int:
+        return self.execute(f"DELETE FROM {self.qualified(table)}")
+
+    def temp_table_sql(self, name: str, select: str) -> str:
+        return f"CREATE TEMPORARY TABLE {self.quote(name)} AS {select}"
+
+    def bigint_null(self) -> str:
+        return "CAST(NULL AS BIGINT)"
+
+    def staging_name(self, name: str) -> str:
+        return self.quote(name)
+
+    def create_staging(self, table: Table, columns: Sequence[Column]) -> str:
+        """An empty temporary table with ``__laden_row`` and ``columns``' exact types. Returns its SQL name."""
+        name = f"laden_stage_{next(_staging_ids)}"
+        self.staging_tables.add(self.staging_name(name))
+        select = (
+            f"SELECT {self.bigint_null()} AS {self.quote(ROW)}, {self.cols([c.name for c in columns])} "
+            f"FROM {self.qualified(table.name)} WHERE 1 = 0"
+        )
+        self.execute(self.temp_table_sql(name, select))
+        return self.staging_name(name)
+
+    def drop_staging(self, staging: str) -> None:
+        self.execute(f"DROP TABLE {staging}")
+
+    def staged_duplicates(self, staging: str, keys: Sequence[str]) -> list[tuple[int, int]]:
+        """(row, first row with the same key) for every later duplicate of a key in the staging table."""
+        k = self.cols(keys)
+        r = self.quote(ROW)
+        sql = (
+            f"SELECT {r}, first_row FROM (SELECT {r}, MIN({r}) OVER (PARTITION BY {k}) AS first_row "
+            f"FROM {staging}) d WHERE {r} <> first_row ORDER BY {r}"
+        )
+        return [(int(a), int(b)) for a, b in self.query(sql)]
+
+    def delete_staged(self, staging: str, rows: Sequence[int]) -> None:
+        for i in range(0, len(rows), 500):
+            chunk = rows[i : i + 500]
+            marks = ", ".join([self.placeholder] * len(chunk))
+            self.execute(f"DELETE FROM {staging} WHERE {self.quote(ROW)} IN ({marks})", chunk)
+
+    def staged_row(self, staging: str, columns: Sequence[Column], row: int) -> dict[str, Any]:
+        names = [c.name for c in columns]
+        found = self.query(
+            f"SELECT {self.cols(names)} FROM {staging} WHERE {self.quote(ROW)} = {self.placeholder}", [row]
+        )
+        return dict(zip(names, found[0], strict=True)) if found else {}
+
+    def row_range(self, lo: int, hi: int) -> str:
+        r = self.quote(ROW)
+        return f"{r} >= {int(lo)} AND {r} < {int(hi)}"
+
+    def insert_from_staging(
+        self, table: Table, staging: str, columns: Sequence[Column], lo: int, hi: int, nulls: Sequence[str] = ()
+    ) -> int:
+        names = [c.name for c in columns]
+        select = ", ".join("NULL" if n in nulls else self.quote(n) for n in names)
+        return self.execute(
+            f"INSERT INTO {self.qualified(table.name)} ({self.cols(names)}) "
+            f"SELECT {select} FROM {staging} WHERE {self.row_range(lo, hi)}"
+        )
+
+    @abstractmethod
+    def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], lo: int, hi: int) -> int:
+        """Insert-or-update the staged rows ``lo <= row < hi`` into ``table`` on ``keys``: one statement."""
+        ...
+
+    def update_from_staging(self, table: Table, staging: str, set_columns: Sequence[str]) -> int:
+        """Second phase of a two-phase cycle load: set ``set_columns`` from the staging table by primary key."""
+        t = self.qualified(table.name)
+        sets = ", ".join(f"{self.quote(c)} = s.{self.quote(c)}" for c in set_columns)
+        on = " AND ".join(f"{t}.{self.quote(k)} = s.{self.quote(k)}" for k in table.primary_key)
+        return self.execute(f"UPDATE {t} SET {sets} FROM {staging} s WHERE {on}")
+
+    # -- foreign keys ---------------------------------------------------------------------
+    @abstractmethod
+    def defer(self, fks: Sequence[ForeignKey]) -> None:
+        """Defer these FKs' checks to commit (CycleMethod.DEFERRED)."""
+        ...
+
+    @abstractmethod
+    def fk_checks(self, enabled: bool) -> None:
+        """Switch the session's FK checks (CycleMethod.CHECKS_OFF)."""
+        ...
+
+    def orphans(self, table: Table, fk: ForeignKey, limit: int = 5) -> tuple[int, list[tuple[Any, ...]]]:
+        """Rows of ``table`` whose non-NULL ``fk`` columns find no parent: (count, a few key values)."""
+        c = self.qualified(table.name)
+        p = self.qualified(fk.ref_table)
+        on = " AND ".join(f"p.{self.quote(rc)} = c.{self.quote(cc)}" for cc, rc in zip(fk.columns, fk.ref_columns, strict=True))
+        notnull = " AND ".join(f"c.{self.quote(cc)} IS NOT NULL" for cc in fk.columns)
+        where = f"{notnull} AND NOT EXISTS (SELECT 1 FROM {p} p WHERE {on})"
+        count = int(self.query(f"SELECT COUNT(*) FROM {c} c WHERE {where}")[0][0])
+        sample = self.query(f"SELECT {self.cols(fk.columns, 'c.')} FROM {c} c WHERE {where} LIMIT {int(limit)}") if count else []
+        return count, sample
+
+    # -- bad rows found before writing (Isolation.PRECHECK backends) ---------------------------
+    def precheck(self, table: Table, columns: Sequence[Column], batch: pa.RecordBatch) -> list[BadValue]:
+        """Rows of ``batch`` the database would refuse; only PRECHECK backends look."""
+        return []
+
+    def precheck_staged(self, plan: TablePlan, staging: str) -> list[BadValue]:
+        """Staged rows (by row number) the final statement would refuse; only PRECHECK backends look."""
+        return []

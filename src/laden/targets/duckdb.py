@@ -1,0 +1,184 @@
+"""DuckDB: INSERT ... SELECT from a registered Arrow batch (DuckDB scans Arrow memory directly).
+
+A DuckDB transaction cannot survive an error and has no savepoints, so bad rows are
+found *before* writing, with set-based queries over the registered batch: key conflicts
+(within the batch and with the table), missing FK parents and CHECK violations. NOT NULL,
+type and length problems were already caught while casting.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from laden.casting import BadValue
+from laden.errors import ConnectError, MissingDriverError, UnsupportedError
+from laden.plan import Capabilities, CycleMethod, TablePlan
+from laden.schema import Column, ForeignKey, Schema, Table
+from laden.targets.base import ROW, DataError, Isolation, SqlBackend
+from laden.urls import Engine
+
+_names = itertools.count(1)
+_IDX = "__laden_i"
+
+
+class DuckDBBackend(SqlBackend):
+    engine = Engine.DUCKDB
+    caps = Capabilities(cycle_methods=(CycleMethod.TWO_PHASE,), fold_case=True)
+    isolation = Isolation.PRECHECK
+    bulk_path = "Arrow scan INSERT"
+
+    def connect(self) -> None:
+        try:
+            import duckdb
+        except ImportError as exc:
+            raise MissingDriverError("DuckDB targets need duckdb: pip install 'laden[duckdb]'") from exc
+        try:
+            self.conn = duckdb.connect(self.url.path or ":memory:")
+        except duckdb.Error as exc:
+            raise ConnectError(f"cannot open {self.name}: {exc}", target=self.name) from exc
+        self.schema: Schema | None = None
+        self.cleared: set[str] = set()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def begin(self) -> None:
+        self.execute("BEGIN TRANSACTION")
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        try:
+            self._execute("ROLLBACK", ())
+        except Exception as exc:
+            if "no transaction is active" not in str(exc).lower():
+                raise self.translate(exc) from exc
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> int:
+        cur = self.conn.execute(sql, list(params) if params else None)
+        try:
+            row = cur.fetchone()
+        except Exception:  # statements without a result set
+            return -1
+        return int(row[0]) if row and isinstance(row[0], int) else -1
+
+    def _query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return list(self.conn.execute(sql, list(params) if params else None).fetchall())
+
+    def is_data_error(self, exc: BaseException) -> bool:
+        import duckdb
+
+        return isinstance(exc, duckdb.ConstraintException | duckdb.ConversionException | duckdb.OutOfRangeException)
+
+    def reflect(self, tables: Sequence[str] | None = None, row_counts: Any = None) -> Schema:
+        self.schema = super().reflect(tables) if row_counts is None else super().reflect(tables, row_counts)
+        return self.schema
+
+    def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch) -> None:
+        view = f"laden_batch_{next(_names)}"
+        self.conn.register(view, pa.Table.from_batches([batch]))
+        try:
+            names = self.cols(batch.schema.names)
+            self.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {self.quote(view)}")
+        finally:
+            self.conn.unregister(view)
+
+    def clear(self, table: str) -> int:
+        # DuckDB refuses to delete parent rows whose children were deleted in the same transaction.
+        if self.schema is not None:
+            for other in self.schema.tables:
+                if other.name in self.cleared and any(fk.ref_table == table for fk in other.foreign_keys):
+                    raise UnsupportedError(
+                        f"{self.name}: truncate_insert cannot clear {table!r} after its child {other.name!r} in one "
+                        "DuckDB transaction (a DuckDB foreign-key limitation). Use strategy 'upsert' or 'append', "
+                        "or clear the tables yourself first.",
+                        target=self.name,
+                        table=table,
+                    )
+        deleted = self.execute(f"DELETE FROM {self.qualified(table)}")
+        if deleted:
+            self.cleared.add(table)
+        return deleted
+
+    # -- bad rows, found before writing ---------------------------------------------------------
+    def precheck(self, table: Table, columns: Sequence[Column], batch: pa.RecordBatch) -> list[BadValue]:
+        view = f"laden_check_{next(_names)}"
+        data = pa.Table.from_batches([batch]).append_column(_IDX, pa.array(range(batch.num_rows), pa.int64()))
+        self.conn.register(view, data)
+        try:
+            return self._violations(table, self.quote(view), _IDX, {c.name for c in columns}, check_keys=True)
+        finally:
+            self.conn.unregister(view)
+
+    def precheck_staged(self, plan: TablePlan, staging: str) -> list[BadValue]:
+        return self._violations(plan.table, staging, ROW, {c.name for c in plan.target_columns}, check_keys=False)
+
+    def _violations(self, table: Table, rel: str, idx: str, present: set[str], *, check_keys: bool) -> list[BadValue]:
+        found: dict[int, BadValue] = {}
+        t = self.qualified(table.name)
+        i = self.quote(idx)
+        if check_keys:
+            for key in table.unique_keys():
+                if not set(key) <= present:
+                    continue
+                k = self.cols(key)
+                notnull = " AND ".join(f"{self.quote(c)} IS NOT NULL" for c in key)
+                sql = (
+                    f"SELECT {i} FROM (SELECT {i}, {k}, ROW_NUMBER() OVER (PARTITION BY {k} ORDER BY {i}) AS rn "
+                    f"FROM {rel} WHERE {notnull}) b WHERE rn > 1 OR ({k}) IN (SELECT {k} FROM {t}) ORDER BY {i}"
+                )
+                for (n,) in self.query(sql):
+                    found.setdefault(int(n), BadValue(int(n), key[0], f"duplicate key ({', '.join(key)}): already in {table.name!r} or earlier in the source"))
+        for fk in table.foreign_keys:
+            if not set(fk.columns) <= present:
+                continue
+            for n in self._orphans_in(rel, i, table, fk):
+                found.setdefault(n, BadValue(n, fk.columns[0], f"no row in {fk.ref_table!r} for {fk.describe(table.name)}"))
+        for check in table.checks:
+            cols = ", ".join(
+                f"b.{self.quote(c.name)}" if c.name in present else f"CAST(NULL AS {c.type}) AS {self.quote(c.name)}"
+                for c in table.columns
+            )
+            sql = f"SELECT {i} FROM (SELECT b.{i}, {cols} FROM {rel} b) WHERE NOT COALESCE(({check.expression}), TRUE)"
+            for (n,) in self.query(sql):
+                found.setdefault(int(n), BadValue(int(n), None, f"violates CHECK {check.expression}"))
+        return sorted(found.values(), key=lambda b: b.index)
+
+    def _orphans_in(self, rel: str, i: str, table: Table, fk: ForeignKey) -> list[int]:
+        p = self.qualified(fk.ref_table)
+        on = " AND ".join(f"p.{self.quote(r)} = b.{self.quote(c)}" for c, r in zip(fk.columns, fk.ref_columns, strict=True))
+        notnull = " AND ".join(f"b.{self.quote(c)} IS NOT NULL" for c in fk.columns)
+        same = ""
+        if fk.ref_table == table.name:  # a self-reference may find its parent in the same batch
+            on2 = " AND ".join(f"s.{self.quote(r)} = b.{self.quote(c)}" for c, r in zip(fk.columns, fk.ref_columns, strict=True))
+            same = f" AND NOT EXISTS (SELECT 1 FROM {rel} s WHERE {on2})"
+        sql = f"SELECT b.{i} FROM {rel} b WHERE {notnull} AND NOT EXISTS (SELECT 1 FROM {p} p WHERE {on}){same}"
+        return [int(n) for (n,) in self.query(sql)]
+
+    # -- SQL spellings --------------------------------------------------------------------------
+    def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], lo: int, hi: int) -> int:
+        names = [c.name for c in columns]
+        rest = [n for n in names if n not in keys]
+        t = self.qualified(table.name)
+        where = self.row_range(lo, hi)
+        on = " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
+        matched = (
+            "WHEN MATCHED THEN UPDATE SET " + ", ".join(f"{self.quote(c)} = s.{self.quote(c)}" for c in rest) + " "
+            if rest
+            else ""
+        )
+        return self.execute(
+            f"MERGE INTO {t} t USING (SELECT {self.cols(names)} FROM {staging} WHERE {where}) s ON {on} "
+            f"{matched}WHEN NOT MATCHED THEN INSERT ({self.cols(names)}) VALUES ({self.cols(names, 's.')})"
+        )
+
+    def defer(self, fks: Sequence[ForeignKey]) -> None:  # pragma: no cover - DuckDB never plans DEFERRED
+        raise DataError("DuckDB cannot defer FK checks")
+
+    def fk_checks(self, enabled: bool) -> None:  # pragma: no cover - DuckDB never plans CHECKS_OFF
+        raise DataError("DuckDB cannot switch FK checks off")

@@ -1,0 +1,221 @@
+"""MariaDB / MySQL: LOAD DATA LOCAL INFILE of Arrow-encoded text, multi-row INSERT when the server forbids it.
+
+With ``LOCAL``, the server turns data errors into warnings and skips or mangles the row
+(it cannot stop the client mid-file). So every LOAD DATA is followed by a warning check:
+any warning, or fewer rows than sent, makes the batch a refused batch, which the engine
+then isolates row by row — nothing is silently truncated or dropped. Sessions run in
+strict SQL mode and UTC.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from laden.encode import hex_strings, join_rows, rows_as_tuples, sql_literals, tab_separated
+from laden.errors import ConnectError, MissingDriverError
+from laden.plan import Capabilities, CycleMethod
+from laden.schema import Column, ForeignKey, Table
+from laden.targets.base import DataError, SqlBackend
+from laden.urls import Engine
+
+_SQL_MODE = "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+# server error codes that mean "this row's data is wrong" rather than "the connection/statement is"
+_DATA_ERRORS = {
+    1048, 1062, 1169, 1216, 1217, 1264, 1265, 1292, 1366, 1367, 1406, 1411, 1451, 1452, 1690,
+    3819, 4025, 1586, 1557, 3140,
+}
+_LOCAL_REFUSED = {1148, 2068, 3948, 1290}
+_STATEMENT_BYTES = 4 * 1024 * 1024
+
+
+def mysql_text(arr: pa.Array) -> pa.Array:
+    t = arr.type
+    if pa.types.is_boolean(t):
+        return pc.if_else(arr, "1", "0")
+    if pa.types.is_binary(t):
+        return hex_strings(arr)
+    if pa.types.is_timestamp(t) and t.tz is not None:
+        return pc.cast(pc.cast(arr, pa.timestamp(t.unit)), pa.string())  # the session runs in UTC
+    if pa.types.is_string(t):
+        return arr
+    return pc.cast(arr, pa.string())
+
+
+class MySQLBackend(SqlBackend):
+    engine = Engine.MYSQL
+    caps = Capabilities(cycle_methods=(CycleMethod.CHECKS_OFF,), fold_case=True, upsert_needs_unique_key=True)
+    quote_char = "`"
+    placeholder = "%s"
+    bulk_path = "LOAD DATA LOCAL INFILE"
+
+    def connect(self) -> None:
+        try:
+            import pymysql
+        except ImportError as exc:
+            raise MissingDriverError("MySQL/MariaDB targets need PyMySQL: pip install 'laden[mysql]'") from exc
+        u = self.url
+        self.use_insert = False
+        try:
+            self.conn = pymysql.connect(
+                host=u.host or "localhost",
+                port=u.port or 3306,
+                user=u.user or "",
+                password=u.password or "",
+                database=u.database,
+                charset="utf8mb4",
+                local_infile=True,
+                autocommit=True,
+                connect_timeout=10,
+            )
+        except pymysql.Error as exc:
+            raise ConnectError(
+                f"cannot connect to {self.name}: {self.clean(str(exc))}. Check host, port, user and password.",
+                target=self.name,
+            ) from exc
+        self.execute(f"SET SESSION sql_mode = '{_SQL_MODE}', time_zone = '+00:00'")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def begin(self) -> None:
+        self.execute("START TRANSACTION")
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.open:
+            self.execute("ROLLBACK")
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> int:
+        with self.conn.cursor() as cur:
+            return int(cur.execute(sql, tuple(params) if params else None))
+
+    def _query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self.conn.cursor() as cur:
+            cur.execute(sql, tuple(params) if params else None)
+            return list(cur.fetchall())
+
+    def is_data_error(self, exc: BaseException) -> bool:
+        import pymysql
+
+        if isinstance(exc, pymysql.err.IntegrityError | pymysql.err.DataError):
+            return True
+        return isinstance(exc, pymysql.Error) and bool(exc.args) and exc.args[0] in _DATA_ERRORS
+
+    def translate(self, exc: BaseException) -> Exception:
+        import pymysql
+
+        if isinstance(exc, pymysql.Error) and len(exc.args) > 1 and self.is_data_error(exc):
+            return DataError(self.clean(str(exc.args[1])))
+        return super().translate(exc)
+
+    def drop_staging(self, staging: str) -> None:
+        self.execute(f"DROP TEMPORARY TABLE {staging}")  # plain DROP TABLE would commit implicitly
+
+    def bigint_null(self) -> str:
+        return "CAST(NULL AS SIGNED)"
+
+    # -- bulk write ---------------------------------------------------------------------------
+    def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch) -> None:
+        if not self.use_insert:
+            try:
+                self._load_data(table, batch)
+                return
+            except _LocalRefused as refused:
+                self.use_insert = True
+                self.notes.append(
+                    f"the server refuses LOAD DATA LOCAL INFILE ({refused}); loaded with multi-row INSERT, "
+                    "which is slower: set local_infile=ON on the server for bulk speed"
+                )
+        self._insert(table, batch)
+
+    def _load_data(self, table: str, batch: pa.RecordBatch) -> None:
+        import pymysql
+
+        payload = tab_separated([mysql_text(batch.column(i)) for i in range(batch.num_columns)])
+        targets, sets = [], []
+        for i, f in enumerate(batch.schema):
+            if pa.types.is_binary(f.type):
+                targets.append(f"@b{i}")
+                sets.append(f"{self.quote(f.name)} = UNHEX(@b{i})")
+            else:
+                targets.append(self.quote(f.name))
+        fd, path = tempfile.mkstemp(prefix="laden-", suffix=".tsv")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(memoryview(payload))
+            sql = (
+                f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} CHARACTER SET utf8mb4 "
+                f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({', '.join(targets)})"
+                + (f" SET {', '.join(sets)}" if sets else "")
+            )
+            with self.conn.cursor() as cur:
+                try:
+                    loaded = cur.execute(sql, (path,))
+                except pymysql.Error as exc:
+                    if exc.args and exc.args[0] in _LOCAL_REFUSED:
+                        raise _LocalRefused(str(exc.args[-1])) from exc
+                    raise self.translate(exc) from exc
+                warnings = self.conn.show_warnings() if self.conn.warning_count() else ()
+        finally:
+            os.unlink(path)
+        if warnings:
+            level, code, message = warnings[0][:3]
+            raise DataError(self.clean(f"{message} ({level} {code})"))
+        if loaded != batch.num_rows:
+            raise DataError(f"the server took {loaded} of {batch.num_rows} rows")
+
+    def _insert(self, table: str, batch: pa.RecordBatch) -> None:
+        literals = []
+        for f, arr in zip(batch.schema, batch.columns, strict=True):
+            t = f.type
+            if pa.types.is_binary(t):
+                literals.append(sql_literals(arr, "binary"))
+            elif pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t) or pa.types.is_boolean(t):
+                literals.append(sql_literals(mysql_text(arr), "number"))
+            else:
+                literals.append(sql_literals(mysql_text(arr), "text"))
+        rows = rows_as_tuples(literals)
+        head = f"INSERT INTO {table} ({self.cols(batch.schema.names)}) VALUES "
+        sizes = pc.binary_length(rows).to_numpy(zero_copy_only=False)
+        start, acc = 0, 0
+        for i, size in enumerate(sizes):
+            if acc and acc + size > _STATEMENT_BYTES:
+                self.execute(head + join_rows(rows.slice(start, i - start)))
+                start, acc = i, 0
+            acc += int(size) + 1
+        if start < len(sizes):
+            self.execute(head + join_rows(rows.slice(start)))
+
+    # -- SQL spellings --------------------------------------------------------------------------
+    def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], lo: int, hi: int) -> int:
+        names = [c.name for c in columns]
+        rest = [n for n in names if n not in keys] or list(keys[:1])
+        updates = ", ".join(f"{self.quote(c)} = VALUES({self.quote(c)})" for c in rest)
+        return self.execute(
+            f"INSERT INTO {self.qualified(table.name)} ({self.cols(names)}) SELECT {self.cols(names)} "
+            f"FROM {staging} WHERE {self.row_range(lo, hi)} ON DUPLICATE KEY UPDATE {updates}"
+        )
+
+    def update_from_staging(self, table: Table, staging: str, set_columns: Sequence[str]) -> int:
+        t = self.qualified(table.name)
+        sets = ", ".join(f"t.{self.quote(c)} = s.{self.quote(c)}" for c in set_columns)
+        on = " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in table.primary_key)
+        return self.execute(f"UPDATE {t} t JOIN {staging} s ON {on} SET {sets}")
+
+    def defer(self, fks: Sequence[ForeignKey]) -> None:  # pragma: no cover - MySQL never plans DEFERRED
+        raise DataError("MySQL cannot defer FK checks")
+
+    def fk_checks(self, enabled: bool) -> None:
+        self.execute(f"SET SESSION foreign_key_checks = {1 if enabled else 0}")
+
+
+class _LocalRefused(Exception):
+    pass

@@ -1,0 +1,147 @@
+"""PostgreSQL: COPY FROM STDIN with rows encoded column-wise by Arrow; MERGE / ON CONFLICT upserts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from laden.encode import hex_strings, tab_separated
+from laden.errors import ConnectError, MissingDriverError
+from laden.plan import Capabilities, CycleMethod
+from laden.schema import Column, ForeignKey, Table
+from laden.targets.base import DataError, SqlBackend
+from laden.urls import Engine
+
+if TYPE_CHECKING:
+    import psycopg
+
+
+def pg_text(arr: pa.Array) -> pa.Array:
+    """One cast column as PostgreSQL's text input (NULLs stay null)."""
+    t = arr.type
+    if pa.types.is_boolean(t):
+        return pc.if_else(arr, "t", "f")
+    if pa.types.is_binary(t):
+        return pc.binary_join_element_wise("\\x", hex_strings(arr), "")
+    if pa.types.is_string(t):
+        return arr
+    return pc.cast(arr, pa.string())
+
+
+class PostgresBackend(SqlBackend):
+    engine = Engine.POSTGRESQL
+    caps = Capabilities(
+        cycle_methods=(CycleMethod.DEFERRED, CycleMethod.TWO_PHASE), fold_case=False, folds_to_lower=True
+    )
+    placeholder = "%s"
+    bulk_path = "COPY FROM STDIN"
+
+    def connect(self) -> None:
+        try:
+            import psycopg
+        except ImportError as exc:
+            raise MissingDriverError("PostgreSQL targets need psycopg: pip install 'laden[postgresql]'") from exc
+        u = self.url
+        params: dict[str, Any] = dict(u.query)
+        params.setdefault("application_name", "laden")
+        params.setdefault("connect_timeout", "10")
+        try:
+            self.conn: psycopg.Connection[Any] = psycopg.connect(
+                host=u.host or None,
+                port=u.port or None,
+                user=u.user or None,
+                password=u.password,
+                dbname=u.database or None,
+                autocommit=True,
+                **params,
+            )
+        except psycopg.Error as exc:
+            raise ConnectError(
+                f"cannot connect to {self.name}: {self.clean(str(exc).strip())}. Check host, port, user and password.",
+                target=self.name,
+            ) from exc
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def begin(self) -> None:
+        self.execute("BEGIN")
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if not self.conn.closed:
+            self.execute("ROLLBACK")
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> int:
+        with self.conn.cursor() as cur:
+            cur.execute(sql.encode(), params or None)
+            return cur.rowcount
+
+    def _query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self.conn.cursor() as cur:
+            cur.execute(sql.encode(), params or None)
+            return cur.fetchall()
+
+    def is_data_error(self, exc: BaseException) -> bool:
+        import psycopg
+
+        return isinstance(exc, psycopg.errors.DataError | psycopg.errors.IntegrityError)
+
+    def translate(self, exc: BaseException) -> Exception:
+        import psycopg
+
+        if isinstance(exc, psycopg.Error) and self.is_data_error(exc):
+            diag = exc.diag
+            message = (diag.message_primary or str(exc)).strip()
+            if diag.message_detail:
+                message += f" ({diag.message_detail.strip()})"
+            return DataError(self.clean(message), diag.column_name)
+        return super().translate(exc)
+
+    def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch) -> None:
+        payload = tab_separated([pg_text(batch.column(i)) for i in range(batch.num_columns)])
+        names = [f.name for f in batch.schema]
+        try:
+            with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({self.cols(names)}) FROM STDIN".encode()) as copy:
+                copy.write(memoryview(payload))
+        except Exception as exc:
+            raise self.translate(exc) from exc
+
+    def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], lo: int, hi: int) -> int:
+        names = [c.name for c in columns]
+        rest = [n for n in names if n not in keys]
+        t = self.qualified(table.name)
+        where = self.row_range(lo, hi)
+        if tuple(keys) in table.unique_keys() or set(keys) in [set(k) for k in table.unique_keys()]:
+            action = (
+                "DO UPDATE SET " + ", ".join(f"{self.quote(c)} = EXCLUDED.{self.quote(c)}" for c in rest)
+                if rest
+                else "DO NOTHING"
+            )
+            return self.execute(
+                f"INSERT INTO {t} ({self.cols(names)}) SELECT {self.cols(names)} FROM {staging} "
+                f"WHERE {where} ON CONFLICT ({self.cols(keys)}) {action}"
+            )
+        on = " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
+        matched = (
+            "WHEN MATCHED THEN UPDATE SET " + ", ".join(f"{self.quote(c)} = s.{self.quote(c)}" for c in rest) + " "
+            if rest
+            else ""
+        )
+        return self.execute(
+            f"MERGE INTO {t} t USING (SELECT {self.cols(names)} FROM {staging} WHERE {where}) s ON {on} "
+            f"{matched}WHEN NOT MATCHED THEN INSERT ({self.cols(names)}) VALUES ({self.cols(names, 's.')})"
+        )
+
+    def defer(self, fks: Sequence[ForeignKey]) -> None:
+        names = sorted({fk.name for fk in fks if fk.name})
+        if names:
+            self.execute("SET CONSTRAINTS " + ", ".join(self.qualified(n) for n in names) + " DEFERRED")
+
+    def fk_checks(self, enabled: bool) -> None:  # pragma: no cover - PostgreSQL never plans CHECKS_OFF
+        raise DataError("PostgreSQL has no session switch for FK checks")
