@@ -109,10 +109,8 @@ class TestDB:
         self.engine = engine_of(url)
         self.ph = "?" if self.engine in ("sqlite", "duckdb") else "%s"
         self._con: Any = None
-        if self.engine in ("sqlite", "duckdb"):
-            self.path = _file_path(url)
-        else:
-            self.path = None
+        #: the database file (sqlite/duckdb), else None
+        self.path: str | None = _file_path(url) if self.engine in ("sqlite", "duckdb") else None
 
     def __repr__(self) -> str:
         return f"<TestDB {self.engine} {self.url}>"
@@ -270,13 +268,12 @@ def _session_server(
     if url:
         yield url
         return
+    error = None
     try:
         server = start(tmp_path_factory.mktemp(f"{kind}-server"))
     except Exception as e:
-        error = str(e)
-    else:
-        error = ""
-    if error:
+        error = str(e) or repr(e)
+    if error is not None:
         _unavailable(f"could not start a {kind} server (set {env} to use an existing one): {error}")
     try:
         yield server.url

@@ -476,10 +476,10 @@ def start_postgres(workdir: str | os.PathLike[str], *, timeout: float = STARTUP_
 
             try:
                 _wait_ready("postgres", proc, log_path, ready, timeout)
-            except _StartupError as e:
+            except BaseException as e:  # also KeyboardInterrupt: never leave it running
                 _terminate(proc, signal.SIGINT, signal.SIGQUIT, 10.0)
-                last_error = e
-                if e.port_in_use:
+                if isinstance(e, _StartupError) and e.port_in_use:
+                    last_error = e
                     continue
                 raise
             return Server(
@@ -583,12 +583,16 @@ def start_mariadb(workdir: str | os.PathLike[str], *, timeout: float = STARTUP_T
                 "--log-warnings=1",
             ]
             proc = _spawn(cmd, log_path, cwd=own, env=_child_env(), parent_death_signal=signal.SIGTERM)
+
+            def ready(port: int = port) -> bool:
+                return _mysql_greeting(port)
+
             try:
-                _wait_ready("mariadbd", proc, log_path, lambda port=port: _mysql_greeting(port), timeout)
-            except _StartupError as e:
+                _wait_ready("mariadbd", proc, log_path, ready, timeout)
+            except BaseException as e:  # also KeyboardInterrupt: never leave it running
                 _terminate(proc, signal.SIGTERM, signal.SIGKILL, 10.0)
-                last_error = e
-                if e.port_in_use:
+                if isinstance(e, _StartupError) and e.port_in_use:
+                    last_error = e
                     continue
                 raise
             return Server(

@@ -51,6 +51,9 @@ class Chunk:
         mask = pa.array(keep)
         return Chunk(self.source.filter(mask), self.data.filter(mask), self.rows[keep])
 
+    def head(self, n: int) -> Chunk:
+        return Chunk(self.source.slice(0, n), self.data.slice(0, n), self.rows[:n])
+
     def __len__(self) -> int:
         return self.data.num_rows
 
@@ -161,7 +164,11 @@ class TargetLoad:
         started = time.perf_counter()
         rep.status = Status.FAILED  # until it finishes
         self._emit(EventKind.TABLE_STARTED, tp.name)
-        staged = self.options.strategy is Strategy.UPSERT or bool(tp.deferred_columns)
+        staged = (
+            self.options.strategy is Strategy.UPSERT
+            or bool(tp.deferred_columns)
+            or tp.cycle_method is CycleMethod.LEVELS
+        )
         if staged:
             st.staging = self.backend.create_staging(tp.table, tp.target_columns)
         for chunk in self._chunks(self.dataset.tables[tp.name], st):
@@ -171,16 +178,8 @@ class TargetLoad:
             else:
                 self._write_direct(st, chunk)
             self._emit(EventKind.ROWS_WRITTEN, tp.name, rows=rep.rows_read)
-        if self.options.strategy is Strategy.UPSERT:
-            self._drop_duplicates(st)
-            self._isolated_range(st, lambda lo, hi: self.backend.merge(tp.table, st.staging or "", tp.target_columns, tp.keys, lo, hi))
-        elif staged:
-            self._isolated_range(
-                st,
-                lambda lo, hi: self.backend.insert_from_staging(
-                    tp.table, st.staging or "", tp.target_columns, lo, hi, tp.deferred_columns
-                ),
-            )
+        if staged:
+            self._move_staged(st)
         rep.rows_loaded = rep.rows_read - rep.rows_rejected
         rep.duration_s = time.perf_counter() - started
         rep.status = Status.OK
@@ -200,6 +199,13 @@ class TargetLoad:
             except TypeError as exc:
                 raise SchemaMismatchError(f"{self.backend.name}: table {tp.table.name!r}: {exc}", target=self.backend.name, table=tp.table.name) from exc
             chunk = Chunk(batch, data, rows)
+            if bad and self.options.on_error is OnError.FAIL:
+                # write the good rows before the first bad value, so a database error among
+                # them is reported first: the error always names the first bad row
+                first = min(bad, key=lambda b: b.index)
+                if first.index:
+                    yield chunk.head(first.index)
+                self._drop_bad(st, chunk, [first])
             if bad:
                 chunk = self._drop_bad(st, chunk, bad)
             if len(chunk):
@@ -282,24 +288,46 @@ class TargetLoad:
             return
         self.backend.release(sp)
 
-    def _isolated_range(self, st: TableState, statement: Callable[[int, int], object]) -> None:
-        """Run a staging -> table statement over the whole row range, bisecting ranges on refusal."""
-        lo, hi = st.first_row, st.next_row
+    def _move_staged(self, st: TableState) -> None:
+        """Move the staged rows into the table: one statement (per level), bad rows isolated."""
+        tp, staging = st.plan, st.staging or ""
+        upsert = self.options.strategy is Strategy.UPSERT
+        if upsert:
+            self._drop_duplicates(st)
         if self.backend.isolation is Isolation.PRECHECK:
-            bad = self.backend.precheck_staged(st.plan, st.staging or "")
-            for b in bad:
-                self._bad_row(st, b.index, b.column, b.reason, self.backend.staged_row(st.staging or "", st.plan.target_columns, b.index))
-            if bad:
-                self.backend.delete_staged(st.staging or "", [b.index for b in bad])
-            self._guard(lambda: statement(lo, hi))
-            return
+            bad = self.backend.precheck_staged(tp, staging, check_keys=not upsert)
+            self._reject_staged(st, [(b.index, b.column, b.reason) for b in bad])
+        filters = [""]
+        if tp.cycle_method is CycleMethod.LEVELS:
+            fk = next(fk for fk in tp.table.foreign_keys if fk.ref_table == tp.table.name)
+            levels, deepest, loose = self.backend.staged_levels(tp.table, staging, fk)
+            why = f"its parent ({', '.join(fk.columns)}) is neither in {tp.table.name!r} nor in the source, or rows form a loop"
+            self._reject_staged(st, [(row, fk.columns[0], why) for row in loose])
+            r = self.backend.quote(ROW)
+            filters = [f" AND {r} IN (SELECT r FROM {levels} WHERE d = {d})" for d in range(deepest + 1)]
 
-        def bad_row(row: int, err: DataError) -> None:
-            values = self.backend.staged_row(st.staging or "", st.plan.target_columns, row)
-            self._bad_row(st, row, err.column, str(err), values)
-            self.backend.delete_staged(st.staging or "", [row])
+        def statement(where: str) -> object:
+            if upsert:
+                return self.backend.merge(tp.table, staging, tp.target_columns, tp.keys, where)
+            return self.backend.insert_from_staging(tp.table, staging, tp.target_columns, where, tp.deferred_columns)
 
-        self._bisect(lo, hi, statement, lambda r, e: bad_row(r, e))
+        lo, hi = st.first_row, st.next_row
+        for extra in filters:
+            if self.backend.isolation is Isolation.PRECHECK:
+                self._guard(lambda extra=extra: statement(self.backend.row_range(lo, hi) + extra))  # type: ignore[misc]
+                continue
+
+            def bad_row(row: int, err: DataError) -> None:
+                self._reject_staged(st, [(row, err.column, str(err))])
+
+            self._bisect(lo, hi, lambda a, b, extra=extra: statement(self.backend.row_range(a, b) + extra), bad_row)  # type: ignore[misc]
+
+    def _reject_staged(self, st: TableState, bad: list[tuple[int, str | None, str]]) -> None:
+        staging = st.staging or ""
+        for row, column, reason in bad:
+            self._bad_row(st, row, column, reason, self.backend.staged_row(staging, st.plan.target_columns, row))
+        if bad:
+            self.backend.delete_staged(staging, [row for row, _, _ in bad])
 
     def _drop_duplicates(self, st: TableState) -> None:
         dups = self.backend.staged_duplicates(st.staging or "", st.plan.keys)
@@ -309,6 +337,7 @@ class TargetLoad:
             self._bad_row(st, row, None, f"duplicate key ({key}): the same key is in row {first}", values)
         if dups:
             self.backend.delete_staged(st.staging or "", [r for r, _ in dups])
+
 
     # -- cycles ---------------------------------------------------------------------------------
     def _second_phase(self, states: list[TableState]) -> None:

@@ -46,6 +46,8 @@ class CycleMethod(str, enum.Enum):
     DEFERRED = "deferred"
     #: session FK checks off while loading the cycle, then an integrity query (MariaDB/MySQL)
     CHECKS_OFF = "checks_off"
+    #: a self-referencing table is inserted level by level from staging: parents, then their children
+    LEVELS = "levels"
     #: insert with the FK columns NULL, then set them with one UPDATE per table
     TWO_PHASE = "two_phase"
 
@@ -283,6 +285,10 @@ def _cycle_method(
             reasons.append("its FKs are not DEFERRABLE")
         elif method is CycleMethod.CHECKS_OFF:
             return method, ()
+        elif method is CycleMethod.LEVELS:
+            if len(cycle.tables) == 1 and len(cycle.edges) == 1:
+                return method, ()
+            reasons.append("it spans several tables")
         elif method is CycleMethod.TWO_PHASE:
             broken, why = _two_phase_edges(cycle, tables, options)
             if broken:

@@ -70,8 +70,9 @@ def reflect(
     if tables is not None:
         if not tables:
             return Schema()
-        where += " AND table_name IN " + placeholders(len(tables), "?")
-        params += list(tables)
+        # DuckDB identifiers are case-insensitive (case-preserving), so is this filter
+        where += " AND lower(table_name) IN " + placeholders(len(tables), "?")
+        params += [name.lower() for name in tables]
     rows = query(f"SELECT table_name, estimated_size FROM duckdb_tables() WHERE {where}", params)
     builders = {str(r[0]): TableBuilder(str(r[0])) for r in rows}
     if not builders:

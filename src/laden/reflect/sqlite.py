@@ -57,7 +57,8 @@ def reflect(
     if tables is not None:
         if not tables:
             return Schema()
-        where += " AND l.name IN " + placeholders(len(tables), "?")
+        # SQLite identifiers are case-insensitive (ASCII), so is this filter
+        where += " AND l.name COLLATE NOCASE IN " + placeholders(len(tables), "?")
         params += list(tables)
     master = f"{quote_ident(schema)}.sqlite_master"
     rows = query(

@@ -212,18 +212,43 @@ class SqlBackend(ABC):
         return f"{r} >= {int(lo)} AND {r} < {int(hi)}"
 
     def insert_from_staging(
-        self, table: Table, staging: str, columns: Sequence[Column], lo: int, hi: int, nulls: Sequence[str] = ()
+        self, table: Table, staging: str, columns: Sequence[Column], where: str, nulls: Sequence[str] = ()
     ) -> int:
         names = [c.name for c in columns]
         select = ", ".join("NULL" if n in nulls else self.quote(n) for n in names)
         return self.execute(
             f"INSERT INTO {self.qualified(table.name)} ({self.cols(names)}) "
-            f"SELECT {select} FROM {staging} WHERE {self.row_range(lo, hi)}"
+            f"SELECT {select} FROM {staging} WHERE {where}"
         )
 
+    def staged_levels(self, table: Table, staging: str, fk: ForeignKey) -> tuple[str, int, list[int]]:
+        """Depth of each staged row in a self-referencing table: 0 when its parent is NULL or already in
+        the table, n + 1 when its parent is a staged row of depth n. Returns (levels table, deepest
+        level, rows with no depth: their parent is missing or the rows form a loop)."""
+        name = f"laden_levels_{next(_staging_ids)}"
+        r = self.quote(ROW)
+        t = self.qualified(table.name)
+        null = " OR ".join(f"s.{self.quote(c)} IS NULL" for c in fk.columns)
+        in_table = " AND ".join(f"x.{self.quote(p)} = s.{self.quote(c)}" for c, p in zip(fk.columns, fk.ref_columns, strict=True))
+        keys = ", ".join(f"s.{self.quote(p)} AS k{i}" for i, p in enumerate(fk.ref_columns))
+        on = " AND ".join(f"s.{self.quote(c)} = lv.k{i}" for i, c in enumerate(fk.columns))
+        limit = int(self.query(f"SELECT COUNT(*) FROM {staging}")[0][0])
+        select = (
+            f"WITH RECURSIVE lv(r, {', '.join(f'k{i}' for i in range(len(fk.columns)))}, d) AS ("
+            f"SELECT s.{r}, {keys}, 0 FROM {staging} s WHERE {null} OR EXISTS (SELECT 1 FROM {t} x WHERE {in_table}) "
+            f"UNION ALL SELECT s.{r}, {keys}, lv.d + 1 FROM {staging} s JOIN lv ON {on} WHERE lv.d < {limit}"
+            f") SELECT r, MIN(d) AS d FROM lv GROUP BY r"
+        )
+        self.execute(self.temp_table_sql(name, select))
+        levels = self.staging_name(name)
+        self.staging_tables.add(levels)
+        deepest = self.query(f"SELECT MAX(d) FROM {levels}")[0][0]
+        loose = self.query(f"SELECT {r} FROM {staging} WHERE {r} NOT IN (SELECT r FROM {levels}) ORDER BY {r}")
+        return levels, -1 if deepest is None else int(deepest), [int(x) for (x,) in loose]
+
     @abstractmethod
-    def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], lo: int, hi: int) -> int:
-        """Insert-or-update the staged rows ``lo <= row < hi`` into ``table`` on ``keys``: one statement."""
+    def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], where: str) -> int:
+        """Insert-or-update the staged rows matching ``where`` into ``table`` on ``keys``: one statement."""
         ...
 
     def update_from_staging(self, table: Table, staging: str, set_columns: Sequence[str]) -> int:
@@ -260,6 +285,6 @@ class SqlBackend(ABC):
         """Rows of ``batch`` the database would refuse; only PRECHECK backends look."""
         return []
 
-    def precheck_staged(self, plan: TablePlan, staging: str) -> list[BadValue]:
+    def precheck_staged(self, plan: TablePlan, staging: str, *, check_keys: bool) -> list[BadValue]:
         """Staged rows (by row number) the final statement would refuse; only PRECHECK backends look."""
         return []

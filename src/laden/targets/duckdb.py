@@ -27,7 +27,7 @@ _IDX = "__laden_i"
 
 class DuckDBBackend(SqlBackend):
     engine = Engine.DUCKDB
-    caps = Capabilities(cycle_methods=(CycleMethod.TWO_PHASE,), fold_case=True)
+    caps = Capabilities(cycle_methods=(CycleMethod.LEVELS, CycleMethod.TWO_PHASE), fold_case=True)
     isolation = Isolation.PRECHECK
     bulk_path = "Arrow scan INSERT"
 
@@ -115,8 +115,8 @@ class DuckDBBackend(SqlBackend):
         finally:
             self.conn.unregister(view)
 
-    def precheck_staged(self, plan: TablePlan, staging: str) -> list[BadValue]:
-        return self._violations(plan.table, staging, ROW, {c.name for c in plan.target_columns}, check_keys=False)
+    def precheck_staged(self, plan: TablePlan, staging: str, *, check_keys: bool) -> list[BadValue]:
+        return self._violations(plan.table, staging, ROW, {c.name for c in plan.target_columns}, check_keys=check_keys)
 
     def _violations(self, table: Table, rel: str, idx: str, present: set[str], *, check_keys: bool) -> list[BadValue]:
         found: dict[int, BadValue] = {}
@@ -161,11 +161,10 @@ class DuckDBBackend(SqlBackend):
         return [int(n) for (n,) in self.query(sql)]
 
     # -- SQL spellings --------------------------------------------------------------------------
-    def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], lo: int, hi: int) -> int:
+    def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], where: str) -> int:
         names = [c.name for c in columns]
         rest = [n for n in names if n not in keys]
         t = self.qualified(table.name)
-        where = self.row_range(lo, hi)
         on = " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
         matched = (
             "WHEN MATCHED THEN UPDATE SET " + ", ".join(f"{self.quote(c)} = s.{self.quote(c)}" for c in rest) + " "

@@ -195,13 +195,13 @@ class MySQLBackend(SqlBackend):
             self.execute(head + join_rows(rows.slice(start)))
 
     # -- SQL spellings --------------------------------------------------------------------------
-    def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], lo: int, hi: int) -> int:
+    def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], where: str) -> int:
         names = [c.name for c in columns]
         rest = [n for n in names if n not in keys] or list(keys[:1])
         updates = ", ".join(f"{self.quote(c)} = VALUES({self.quote(c)})" for c in rest)
         return self.execute(
             f"INSERT INTO {self.qualified(table.name)} ({self.cols(names)}) SELECT {self.cols(names)} "
-            f"FROM {staging} WHERE {self.row_range(lo, hi)} ON DUPLICATE KEY UPDATE {updates}"
+            f"FROM {staging} WHERE {where} ON DUPLICATE KEY UPDATE {updates}"
         )
 
     def update_from_staging(self, table: Table, staging: str, set_columns: Sequence[str]) -> int:

@@ -34,7 +34,7 @@ def pg_text(arr: pa.Array) -> pa.Array:
 class PostgresBackend(SqlBackend):
     engine = Engine.POSTGRESQL
     caps = Capabilities(
-        cycle_methods=(CycleMethod.DEFERRED, CycleMethod.TWO_PHASE), fold_case=False, folds_to_lower=True
+        cycle_methods=(CycleMethod.DEFERRED, CycleMethod.LEVELS, CycleMethod.TWO_PHASE), fold_case=False, folds_to_lower=True
     )
     placeholder = "%s"
     bulk_path = "COPY FROM STDIN"
@@ -112,11 +112,10 @@ class PostgresBackend(SqlBackend):
         except Exception as exc:
             raise self.translate(exc) from exc
 
-    def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], lo: int, hi: int) -> int:
+    def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], where: str) -> int:
         names = [c.name for c in columns]
         rest = [n for n in names if n not in keys]
         t = self.qualified(table.name)
-        where = self.row_range(lo, hi)
         if tuple(keys) in table.unique_keys() or set(keys) in [set(k) for k in table.unique_keys()]:
             action = (
                 "DO UPDATE SET " + ", ".join(f"{self.quote(c)} = EXCLUDED.{self.quote(c)}" for c in rest)

@@ -119,11 +119,10 @@ class SQLiteBackend(SqlBackend):
             return {"temporary": True}
         return {"db_schema_name": self.namespace} if self.namespace else {}
 
-    def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], lo: int, hi: int) -> int:
+    def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], where: str) -> int:
         names = [c.name for c in columns]
         rest = [n for n in names if n not in keys]
         t = self.qualified(table.name)
-        where = self.row_range(lo, hi)
         if set(keys) in [set(k) for k in table.unique_keys()]:
             action = ("DO UPDATE SET " + ", ".join(f"{self.quote(c)} = excluded.{self.quote(c)}" for c in rest)) if rest else "DO NOTHING"
             return self.execute(
@@ -141,7 +140,7 @@ class SQLiteBackend(SqlBackend):
         exists = " AND ".join(f"x.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
         inserted = self.execute(
             f"INSERT INTO {t} ({self.cols(names)}) SELECT {self.cols(names, 's.')} FROM {staging} s "
-            f"WHERE {where.replace(self.quote('__laden_row'), 's.' + self.quote('__laden_row'))} "
+            f"WHERE {where} "
             f"AND NOT EXISTS (SELECT 1 FROM {t} x WHERE {exists})"
         )
         return updated + inserted
