@@ -101,7 +101,7 @@ class TargetReport:
         }
 
 
-@dataclass
+@dataclass(repr=False)
 class Report:
     load_id: str
     targets: list[TargetReport] = field(default_factory=list)
@@ -158,6 +158,10 @@ class Report:
 
     def __str__(self) -> str:
         return render(self)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{t.target}: {t.status.value}" + (f" ({t.error})" if t.error else "") for t in self.targets)
+        return f"<Report {self.load_id} {self.status.value}: {parts}>"
 
 
 def render(report: Report) -> str:

@@ -163,7 +163,7 @@ class MySQLBackend(SqlBackend):
                     if exc.args and exc.args[0] in _LOCAL_REFUSED:
                         raise _LocalRefused(str(exc.args[-1])) from exc
                     raise self.translate(exc) from exc
-                warnings = self.conn.show_warnings() if self.conn.warning_count() else ()
+                warnings = self.conn.show_warnings() if cur.warning_count else ()
         finally:
             os.unlink(path)
         if warnings:
