@@ -141,9 +141,7 @@ class TestDB:
                 return fn(con)
             finally:
                 con.close()
-        if self._con is None or getattr(self._con, "closed", False) or (
-            self.engine == "mysql" and not self._con.open
-        ):
+        if self._con is None or getattr(self._con, "closed", False) or (self.engine == "mysql" and not self._con.open):
             self._con = self._open()
         return fn(self._con)
 
@@ -222,8 +220,7 @@ class TestDB:
         """Names of the base tables in the current database/schema."""
         sql = {
             "sqlite": (
-                "SELECT name FROM sqlite_master "
-                "WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
             ),
             "duckdb": (
                 "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
@@ -292,9 +289,7 @@ def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 @pytest.fixture(scope="session")
 def mysql_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL (user with ALL PRIVILEGES, database 'mysql') of the session's MariaDB server."""
-    yield from _session_server(
-        "MariaDB", "LADEN_TEST_MYSQL_URL", "pymysql", servers.start_mariadb, tmp_path_factory
-    )
+    yield from _session_server("MariaDB", "LADEN_TEST_MYSQL_URL", "pymysql", servers.start_mariadb, tmp_path_factory)
 
 
 _db_counter = itertools.count(1)
@@ -376,10 +371,7 @@ def mysql_url(mysql_server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(
-    params=[
-        pytest.param(e, id=e, marks=[pytest.mark.server] if e in SERVER_ENGINES else [])
-        for e in ENGINES
-    ]
+    params=[pytest.param(e, id=e, marks=[pytest.mark.server] if e in SERVER_ENGINES else []) for e in ENGINES]
 )
 def engine(request: pytest.FixtureRequest) -> str:
     """The engine under test: "sqlite", "duckdb", "postgresql" or "mysql"."""

@@ -181,9 +181,7 @@ def _pg_bindir() -> Path:
     if on_path:
         candidates.append(Path(on_path).resolve().parent)
         candidates.append(Path(on_path).parent)
-    candidates.extend(
-        sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=_version_key, reverse=True)
-    )
+    candidates.extend(sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=_version_key, reverse=True))
     candidates.append(Path("/usr/local/pgsql/bin"))
     for d in candidates:
         if all(os.access(d / b, os.X_OK) for b in ("postgres", "initdb")):
@@ -316,25 +314,28 @@ def _short_socket_dir(preferred: Path, name: str, who: _RunAs, dirs: list[Path])
     return d
 
 
-def _run(cmd: Sequence[str], log_path: Path, *, cwd: Path, timeout: float = STARTUP_TIMEOUT,
-         **kwargs: Any) -> None:
+def _run(cmd: Sequence[str], log_path: Path, *, cwd: Path, timeout: float = STARTUP_TIMEOUT, **kwargs: Any) -> None:
     with open(log_path, "ab") as log:
         log.write(f"$ {' '.join(cmd)}\n".encode())
         log.flush()
         try:
             proc = subprocess.run(
-                list(cmd), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=cwd, timeout=timeout, check=False, **kwargs,
+                list(cmd),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=cwd,
+                timeout=timeout,
+                check=False,
+                **kwargs,
             )
         except subprocess.TimeoutExpired:
             raise RuntimeError(
-                f"{Path(cmd[0]).name} timed out after {timeout:.0f}s; log {log_path}:\n"
-                f"{_tail(log_path)}"
+                f"{Path(cmd[0]).name} timed out after {timeout:.0f}s; log {log_path}:\n{_tail(log_path)}"
             ) from None
     if proc.returncode != 0:
         raise RuntimeError(
-            f"{Path(cmd[0]).name} failed with exit code {proc.returncode}; log {log_path}:\n"
-            f"{_tail(log_path)}"
+            f"{Path(cmd[0]).name} failed with exit code {proc.returncode}; log {log_path}:\n{_tail(log_path)}"
         )
 
 
@@ -346,8 +347,14 @@ def _spawn(
         log.write(f"$ {' '.join(cmd)}\n".encode())
         log.flush()
         return subprocess.Popen(
-            list(cmd), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
-            start_new_session=True, preexec_fn=_pdeathsig(parent_death_signal), **kwargs,
+            list(cmd),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            start_new_session=True,
+            preexec_fn=_pdeathsig(parent_death_signal),
+            **kwargs,
         )
 
 
@@ -367,16 +374,13 @@ def _wait_ready(
     while True:
         if proc.poll() is not None:
             raise _StartupError(
-                f"{name} exited with code {proc.returncode} during startup; log {log_path}:\n"
-                f"{_tail(log_path)}",
+                f"{name} exited with code {proc.returncode} during startup; log {log_path}:\n{_tail(log_path)}",
                 port_in_use=bool(_PORT_IN_USE.search(_tail(log_path, 200))),
             )
         if ready():
             return
         if time.monotonic() > deadline:
-            raise _StartupError(
-                f"{name} not ready after {timeout:.0f}s; log {log_path}:\n{_tail(log_path)}"
-            )
+            raise _StartupError(f"{name} not ready after {timeout:.0f}s; log {log_path}:\n{_tail(log_path)}")
         time.sleep(delay)
         delay = min(delay * 1.5, 0.25)
 
@@ -427,9 +431,7 @@ def start_postgres(workdir: str | os.PathLike[str], *, timeout: float = STARTUP_
                     who.chown(root)
                     break
             else:
-                raise RuntimeError(
-                    f"no directory reachable by user {who.entry.pw_name!r} for the PostgreSQL data"
-                )
+                raise RuntimeError(f"no directory reachable by user {who.entry.pw_name!r} for the PostgreSQL data")
         data = root / "data"
         sockdir = _short_socket_dir(root, ".s.PGSQL.65535.lock", who, dirs)
         pwfile = root / "pwfile"
@@ -439,10 +441,22 @@ def start_postgres(workdir: str | os.PathLike[str], *, timeout: float = STARTUP_
 
         _run(
             [
-                str(bindir / "initdb"), "-D", str(data), "-U", USER, f"--pwfile={pwfile}",
-                "-A", "scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync",
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                USER,
+                f"--pwfile={pwfile}",
+                "-A",
+                "scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
             ],
-            log_path, cwd=root, env=_child_env(), **who.popen_kwargs(),
+            log_path,
+            cwd=root,
+            env=_child_env(),
+            **who.popen_kwargs(),
         )
         pwfile.unlink()
 
@@ -450,18 +464,32 @@ def start_postgres(workdir: str | os.PathLike[str], *, timeout: float = STARTUP_
         for _ in range(_PORT_ATTEMPTS):
             port = _free_port()
             cmd = [
-                str(bindir / "postgres"), "-D", str(data),
-                "-c", f"listen_addresses={HOST}",
-                "-c", f"port={port}",
-                "-c", f"unix_socket_directories={sockdir}",
-                "-c", "fsync=off",
-                "-c", "full_page_writes=off",
-                "-c", "synchronous_commit=off",
-                "-c", "logging_collector=off",
-                "-c", "log_checkpoints=off",
+                str(bindir / "postgres"),
+                "-D",
+                str(data),
+                "-c",
+                f"listen_addresses={HOST}",
+                "-c",
+                f"port={port}",
+                "-c",
+                f"unix_socket_directories={sockdir}",
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "logging_collector=off",
+                "-c",
+                "log_checkpoints=off",
             ]
             proc = _spawn(
-                cmd, log_path, cwd=root, env=_child_env(), parent_death_signal=signal.SIGQUIT,
+                cmd,
+                log_path,
+                cwd=root,
+                env=_child_env(),
+                parent_death_signal=signal.SIGQUIT,
                 **who.popen_kwargs(),
             )
             pidfile = data / "postmaster.pid"
@@ -544,11 +572,17 @@ def start_mariadb(workdir: str | os.PathLike[str], *, timeout: float = STARTUP_T
 
         _run(
             [
-                install_db, "--no-defaults", f"--datadir={data}", *user_opt,
-                "--auth-root-authentication-method=normal", "--skip-test-db",
+                install_db,
+                "--no-defaults",
+                f"--datadir={data}",
+                *user_opt,
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
                 "--skip-name-resolve",
             ],
-            log_path, cwd=own, env=_child_env(),
+            log_path,
+            cwd=own,
+            env=_child_env(),
         )
 
         # Users are created from --init-file, which the server runs before it accepts
@@ -563,14 +597,19 @@ def start_mariadb(workdir: str | os.PathLike[str], *, timeout: float = STARTUP_T
             + "FLUSH PRIVILEGES;\n"
         )
 
-
         last_error: _StartupError | None = None
         for _ in range(_PORT_ATTEMPTS):
             port = _free_port()
             cmd = [
-                mariadbd, "--no-defaults", f"--datadir={data}", *user_opt,
-                f"--bind-address={HOST}", f"--port={port}", f"--socket={socket_path}",
-                f"--pid-file={own / 'mariadb.pid'}", f"--tmpdir={tmp}",
+                mariadbd,
+                "--no-defaults",
+                f"--datadir={data}",
+                *user_opt,
+                f"--bind-address={HOST}",
+                f"--port={port}",
+                f"--socket={socket_path}",
+                f"--pid-file={own / 'mariadb.pid'}",
+                f"--tmpdir={tmp}",
                 f"--init-file={init_sql}",
                 "--local-infile=1",
                 "--skip-name-resolve",
@@ -649,10 +688,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         my = start_mariadb(workdir)
         started.append(my)
         t2 = time.monotonic()
-        print(f"# postgres ready in {t1 - t0:.1f}s (pid {pg.process.pid}, log {pg.log_path})",
-              file=sys.stderr)
-        print(f"# mariadb ready in {t2 - t1:.1f}s (pid {my.process.pid}, log {my.log_path})",
-              file=sys.stderr)
+        print(f"# postgres ready in {t1 - t0:.1f}s (pid {pg.process.pid}, log {pg.log_path})", file=sys.stderr)
+        print(f"# mariadb ready in {t2 - t1:.1f}s (pid {my.process.pid}, log {my.log_path})", file=sys.stderr)
         print(f"export LADEN_TEST_POSTGRES_URL={pg.url}")
         print(f"export LADEN_TEST_MYSQL_URL={my.url}")
         print("# running; stop with Ctrl-C or SIGTERM", file=sys.stderr)

@@ -12,14 +12,19 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from helpers import create_shop, ddl, rows
 
 import laden
+from helpers import create_shop, ddl, rows
 from laden import CancelToken, EventKind, Status
 
 CUSTOMERS = pa.table({"id": [1, 2, 3], "name": ["Ann", "Bøb", "Chloé"], "email": ["a@x", "b@x", None]})
 ORDERS = pa.table(
-    {"id": [10, 11, 12], "customer_id": [1, 1, 3], "total": ["12.50", "0.10", None], "note": ["", None, "ünï"]}
+    {
+        "id": [10, 11, 12],
+        "customer_id": [1, 1, 3],
+        "total": ["12.50", "0.10", None],
+        "note": ["", None, "ünï"],
+    }
 )
 ITEMS = pa.table(
     {"order_id": [10, 10, 11, 12], "line_no": [1, 2, 1, 1], "sku": ["A", "B", "A", "C"], "qty": [1, 2, 3, 4]}
@@ -39,10 +44,19 @@ def test_fk_chain_in_wrong_order_appends_parents_first(db: Any, target_url: str)
     assert report.ok, report
     target = report.targets[0]
     assert [t.table for t in target.tables] == ["customers", "orders", "order_items"]
-    assert [(t.rows_read, t.rows_loaded, t.rows_rejected) for t in target.tables] == [(3, 3, 0), (3, 3, 0), (4, 4, 0)]
+    assert [(t.rows_read, t.rows_loaded, t.rows_rejected) for t in target.tables] == [
+        (3, 3, 0),
+        (3, 3, 0),
+        (4, 4, 0),
+    ]
     assert rows(db, "customers") == [(1, "Ann", "a@x"), (2, "Bøb", "b@x"), (3, "Chloé", None)]
-    assert [r[0:2] + (r[3],) for r in rows(db, "orders")] == [(10, 1, ""), (11, 1, None), (12, 3, "ünï")]
-    assert rows(db, "order_items", "1, 2") == [(10, 1, "A", 1), (10, 2, "B", 2), (11, 1, "A", 3), (12, 1, "C", 4)]
+    assert [(*r[0:2], r[3]) for r in rows(db, "orders")] == [(10, 1, ""), (11, 1, None), (12, 3, "ünï")]
+    assert rows(db, "order_items", "1, 2") == [
+        (10, 1, "A", 1),
+        (10, 2, "B", 2),
+        (11, 1, "A", 3),
+        (12, 1, "C", 4),
+    ]
 
 
 def test_truncate_insert_replaces_dataset_tables(db: Any, target_url: str, engine: str) -> None:
@@ -54,7 +68,9 @@ def test_truncate_insert_replaces_dataset_tables(db: Any, target_url: str, engin
     new_orders = pa.table({"id": [70], "customer_id": [8], "total": ["1.00"], "note": ["n"]})
     new_items = pa.table({"order_id": [70], "line_no": [1], "sku": ["Z"], "qty": [9]})
     report = laden.load(
-        shop(customers=new_customers, orders=new_orders, order_items=new_items), target_url, strategy="truncate_insert"
+        shop(customers=new_customers, orders=new_orders, order_items=new_items),
+        target_url,
+        strategy="truncate_insert",
     )
     assert report.ok, report
     assert rows(db, "customers") == [(7, "G", "g@x"), (8, "H", "h@x")]
@@ -74,7 +90,12 @@ def test_upsert_on_primary_key_and_composite_key(db: Any, target_url: str) -> No
         keys={"order_items": ["order_id", "line_no"]},
     )
     assert report.ok, report
-    assert rows(db, "customers") == [(1, "Ann", "a@x"), (2, "Bob2", "b2@x"), (3, "Chloé", None), (4, "Dan", "d@x")]
+    assert rows(db, "customers") == [
+        (1, "Ann", "a@x"),
+        (2, "Bob2", "b2@x"),
+        (3, "Chloé", None),
+        (4, "Dan", "d@x"),
+    ]
     assert rows(db, "order_items", "1, 2") == [
         (10, 1, "A", 1),
         (10, 2, "B2", 20),
@@ -133,7 +154,10 @@ def test_two_table_cycle(db: Any, target_url: str, engine: str) -> None:
         q = db.quote
         db.script(
             ddl(engine, f"CREATE TABLE {q('a')} (id {{bigint}} PRIMARY KEY, b_id {{bigint}});")
-            + ddl(engine, f"CREATE TABLE {q('b')} (id {{bigint}} PRIMARY KEY, a_id {{bigint}} NOT NULL REFERENCES a(id));")
+            + ddl(
+                engine,
+                f"CREATE TABLE {q('b')} (id {{bigint}} PRIMARY KEY, a_id {{bigint}} NOT NULL REFERENCES a(id));",
+            )
         )
         db.execute(f"ALTER TABLE {q('a')} ADD CONSTRAINT a_b FOREIGN KEY (b_id) REFERENCES b(id)")
     a = pa.table({"id": [1, 2, 3], "b_id": [20, 10, 30]})
@@ -161,7 +185,9 @@ def test_unloadable_cycle_fails_before_any_data_moves(postgres_url: str, make_db
         "CREATE TABLE b (id bigint PRIMARY KEY, a_id bigint NOT NULL REFERENCES a(id));"
         "ALTER TABLE a ADD CONSTRAINT a_b FOREIGN KEY (b_id) REFERENCES b(id);"
     )
-    report = laden.load({"a": pa.table({"id": [1], "b_id": [1]}), "b": pa.table({"id": [1], "a_id": [1]})}, postgres_url)
+    report = laden.load(
+        {"a": pa.table({"id": [1], "b_id": [1]}), "b": pa.table({"id": [1], "a_id": [1]})}, postgres_url
+    )
     assert not report.ok
     error = report.targets[0].error or ""
     assert "cannot load the cycle a <-> b" in error
@@ -177,7 +203,9 @@ def test_postgres_deferrable_cycle_uses_deferred_constraints(postgres_url: str, 
         "CREATE TABLE b (id bigint PRIMARY KEY, a_id bigint NOT NULL REFERENCES a(id) DEFERRABLE);"
         "ALTER TABLE a ADD CONSTRAINT a_b FOREIGN KEY (b_id) REFERENCES b(id) DEFERRABLE;"
     )
-    report = laden.load({"b": pa.table({"id": [5], "a_id": [1]}), "a": pa.table({"id": [1], "b_id": [5]})}, postgres_url)
+    report = laden.load(
+        {"b": pa.table({"id": [5], "a_id": [1]}), "a": pa.table({"id": [1], "b_id": [5]})}, postgres_url
+    )
     assert report.ok, report
     assert "deferred" in " ".join(report.targets[0].notes)
     assert db.query("SELECT a.id, b.id FROM a JOIN b ON a.b_id = b.id AND b.a_id = a.id") == [(1, 5)]
@@ -382,7 +410,9 @@ def test_concurrent_reader_never_sees_partial_state(db: Any, target_url: str, en
     if engine == "sqlite":
         # a reader in another process: two SQLite libraries in one process (Python's and
         # ADBC's) do not see each other's file locks
-        poller = subprocess.Popen([sys.executable, "-c", _SQLITE_POLLER, db.path, "3"], stdout=subprocess.PIPE, text=True)
+        poller = subprocess.Popen(
+            [sys.executable, "-c", _SQLITE_POLLER, db.path, "3"], stdout=subprocess.PIPE, text=True
+        )
         time.sleep(0.3)
         report = laden.load({"facts": new}, target_url, strategy="truncate_insert", batch_size=500)
         out, _ = poller.communicate(timeout=60)
@@ -412,7 +442,11 @@ def test_progress_events_and_cancellation_roll_back(db: Any, target_url: str) ->
     assert report.ok
     kinds = [e.kind for e in events]
     assert kinds[0] is EventKind.LOAD_STARTED and kinds[-1] is EventKind.LOAD_FINISHED
-    assert [e.table for e in events if e.kind is EventKind.TABLE_STARTED] == ["customers", "orders", "order_items"]
+    assert [e.table for e in events if e.kind is EventKind.TABLE_STARTED] == [
+        "customers",
+        "orders",
+        "order_items",
+    ]
     finished = {e.table: e.rows for e in events if e.kind is EventKind.TABLE_FINISHED}
     assert finished == {"customers": 3, "orders": 3, "order_items": 4}
     assert len({e.load_id for e in events}) == 1 and events[0].load_id == report.load_id
@@ -424,8 +458,14 @@ def test_progress_events_and_cancellation_roll_back(db: Any, target_url: str) ->
             token.cancel()
 
     more = pa.table({"id": [50, 51], "name": ["x", "y"], "email": ["x@x", "y@x"]})
-    report = laden.load({"customers": more}, target_url, strategy="upsert", cancel=token,
-                        progress=cancel_after_first_batch, batch_size=1)
+    report = laden.load(
+        {"customers": more},
+        target_url,
+        strategy="upsert",
+        cancel=token,
+        progress=cancel_after_first_batch,
+        batch_size=1,
+    )
     assert report.status is Status.CANCELLED
     assert all(t.status is Status.CANCELLED for t in report.targets[0].tables)
     assert sorted(r[0] for r in rows(db, "customers")) == [1, 2, 3]
@@ -440,8 +480,14 @@ def test_report_json_masks_credentials(postgres_url: str, make_db: Any) -> None:
     assert password not in text and "***" in text
     data = json.loads(report.to_json())
     assert data["targets"][0]["tables"][0] == {
-        "table": "customers", "strategy": "append", "rows_read": 3, "rows_loaded": 3, "rows_rejected": 0,
-        "duration_s": data["targets"][0]["tables"][0]["duration_s"], "status": "ok", "error": None,
+        "table": "customers",
+        "strategy": "append",
+        "rows_read": 3,
+        "rows_loaded": 3,
+        "rows_rejected": 0,
+        "duration_s": data["targets"][0]["tables"][0]["duration_s"],
+        "status": "ok",
+        "error": None,
     }
 
 

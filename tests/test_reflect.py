@@ -296,9 +296,7 @@ def test_shop_schema(db: TestDB, target_url: str, engine: str) -> None:
             named(engine, "fk_emp_manager", "employees_manager_id_id_fkey"),
         )
     ]
-    assert all(
-        not fk.deferrable and not fk.initially_deferred for t in schema.tables for fk in t.foreign_keys
-    )
+    assert all(not fk.deferrable and not fk.initially_deferred for t in schema.tables for fk in t.foreign_keys)
 
 
 def named(engine: str, name: str, duckdb_name: str) -> str:
@@ -604,9 +602,7 @@ def test_mysql_second_database_not_mixed(db: TestDB, target_url: str) -> None:
         assert schema.table_names == ("customers", "extra")
         assert table(schema, "customers").column_names == ("cid", "name")
         assert table(schema, "customers").row_count == 2
-        assert [(fk.columns, fk.ref_table) for fk in table(schema, "extra").foreign_keys] == [
-            (("c",), "customers")
-        ]
+        assert [(fk.columns, fk.ref_table) for fk in table(schema, "extra").foreign_keys] == [(("c",), "customers")]
         assert all(t.namespace == other for t in schema.tables)
     finally:
         db.execute(f"DROP DATABASE `{other}`")
@@ -629,9 +625,7 @@ def test_duckdb_second_schema_not_mixed(db: TestDB, target_url: str) -> None:
 def test_sqlite_attached_schema(sqlite_url: str, tmp_path: Any, make_db: Callable[[str], TestDB]) -> None:
     make_db(sqlite_url).execute("CREATE TABLE main_t (id integer PRIMARY KEY)")
     aux = "sqlite:///" + str(tmp_path / "aux.db")
-    make_db(aux).script(
-        "CREATE TABLE aux_t (id integer PRIMARY KEY, v text); INSERT INTO aux_t VALUES (1, 'a');"
-    )
+    make_db(aux).script("CREATE TABLE aux_t (id integer PRIMARY KEY, v text); INSERT INTO aux_t VALUES (1, 'a');")
     with open_query(sqlite_url) as query:
         query("ATTACH DATABASE ? AS aux", [str(tmp_path / "aux.db")])
         assert reflect("sqlite", query).table_names == ("main_t",)
@@ -715,8 +709,7 @@ def test_parse_create_table() -> None:
         )"""
     )
     fks = [
-        (f.columns, f.ref_table, f.ref_columns, f.name, f.deferrable, f.initially_deferred)
-        for f in parsed.foreign_keys
+        (f.columns, f.ref_table, f.ref_columns, f.name, f.deferrable, f.initially_deferred) for f in parsed.foreign_keys
     ]
     assert fks == [
         (("p",), "parent", ("x",), None, True, True),

@@ -86,10 +86,7 @@ def test_make_db_fixture(make_db: Callable[[str], TestDB], sqlite_url: str, duck
 def test_sqlite_foreign_keys_on(make_db: Callable[[str], TestDB], sqlite_url: str) -> None:
     db = make_db(sqlite_url)
     assert db.query("PRAGMA foreign_keys") == [(1,)]
-    db.script(
-        "CREATE TABLE p (id INTEGER PRIMARY KEY);\n"
-        "CREATE TABLE c (pid INTEGER REFERENCES p(id));\n"
-    )
+    db.script("CREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE c (pid INTEGER REFERENCES p(id));\n")
     with pytest.raises(Exception, match="FOREIGN KEY"):
         db.execute("INSERT INTO c VALUES (42)")
 

@@ -141,7 +141,9 @@ def plan(data: Any, target: str, *, table: str | None = None, **kwargs: Any) -> 
     return build_plan(sources, schema, opts, backend.caps, target=backend.name, engine=backend.engine.value)
 
 
-def inspect(target: str, *, tables: Sequence[str] | None = None, row_counts: str | RowCounts = RowCounts.EXACT) -> Schema:
+def inspect(
+    target: str, *, tables: Sequence[str] | None = None, row_counts: str | RowCounts = RowCounts.EXACT
+) -> Schema:
     """Reflect the target's tables: columns, keys, FKs, unique constraints, indexes, row counts."""
     counts = row_counts if isinstance(row_counts, RowCounts) else RowCounts(row_counts)
     backend = backend_for(target)

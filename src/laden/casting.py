@@ -43,9 +43,11 @@ def arrow_type(col: Column) -> pa.DataType:
     if k is TypeKind.INTEGER:
         bits = col.int_bits or 64
         bits = 32 if bits == 24 else min(bits, 64)
-        return {8: pa.uint8(), 16: pa.uint16(), 32: pa.uint32(), 64: pa.uint64()}[bits] if col.unsigned else {
-            8: pa.int8(), 16: pa.int16(), 32: pa.int32(), 64: pa.int64()
-        }[bits]
+        return (
+            {8: pa.uint8(), 16: pa.uint16(), 32: pa.uint32(), 64: pa.uint64()}[bits]
+            if col.unsigned
+            else {8: pa.int8(), 16: pa.int16(), 32: pa.int32(), 64: pa.int64()}[bits]
+        )
     if k is TypeKind.DECIMAL:
         if col.precision is None:
             return pa.string()  # unbounded numeric: the database parses the text exactly
@@ -75,7 +77,13 @@ def cast_column(arr: pa.Array, col: Column) -> tuple[pa.Array, list[BadValue]]:
     try:
         out = fn(arr)
         bad: list[BadValue] = []
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError, OverflowError) as exc:
+    except (
+        pa.ArrowInvalid,
+        pa.ArrowNotImplementedError,
+        pa.ArrowTypeError,
+        ValueError,
+        OverflowError,
+    ) as exc:
         if isinstance(exc, pa.ArrowNotImplementedError) and len(arr) > 0:
             raise TypeError(f"cannot convert Arrow {arr.type} to {col.type} ({exc})") from exc
         out, bad = _bisect(arr, fn, col, target)
@@ -113,7 +121,13 @@ def _bisect(arr: pa.Array, fn: ArrayFn, col: Column, target: pa.DataType) -> tup
         try:
             fn(arr.slice(lo, hi - lo))
             return
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError, OverflowError) as exc:
+        except (
+            pa.ArrowInvalid,
+            pa.ArrowNotImplementedError,
+            pa.ArrowTypeError,
+            ValueError,
+            OverflowError,
+        ) as exc:
             if hi - lo == 1:
                 bad_idx.append(lo)
                 reasons[lo] = _reason(arr[lo].as_py(), col, exc)

@@ -32,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
 
     ld = sub.add_parser("load", help="load files or directories into one or more targets")
     ld.add_argument("sources", nargs="+", metavar="SOURCE", help="CSV / Parquet / JSON Lines files or directories")
-    ld.add_argument("--to", dest="targets", action="append", required=True, metavar="URL", help="target URL (repeatable)")
+    ld.add_argument(
+        "--to", dest="targets", action="append", required=True, metavar="URL", help="target URL (repeatable)"
+    )
     ld.add_argument("--table", help="target table name when one source is given (default: the file stem)")
     ld.add_argument("--strategy", default="append", choices=["append", "truncate_insert", "upsert"])
     ld.add_argument("--key", action="append", default=[], metavar="TABLE=COL[,COL]", help="upsert keys (repeatable)")

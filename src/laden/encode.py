@@ -34,7 +34,10 @@ def hex_strings(a: pa.Array) -> pa.Array:
     new_offsets = ((offsets - start) * 2).astype(np.int32)
     validity = pc.is_valid(a).buffers()[1] if a.null_count else None
     return pa.Array.from_buffers(
-        pa.string(), len(a), [validity, pa.py_buffer(new_offsets), pa.py_buffer(hexed)], null_count=a.null_count
+        pa.string(),
+        len(a),
+        [validity, pa.py_buffer(new_offsets), pa.py_buffer(hexed)],
+        null_count=a.null_count,
     )
 
 
@@ -90,5 +93,5 @@ def rows_as_tuples(columns: Sequence[pa.Array]) -> pa.Array:
 def join_rows(rows: pa.Array, sep: str = ",") -> str:
     """All strings of ``rows`` joined by ``sep``, through one buffer."""
     with_sep = pc.binary_join_element_wise(rows, "", sep)
-    text = _data_buffer(with_sep).to_pybytes().decode("utf-8")
+    text: str = _data_buffer(with_sep).to_pybytes().decode("utf-8")
     return text[: -len(sep)] if text else text

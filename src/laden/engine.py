@@ -28,12 +28,13 @@ import pyarrow as pa
 
 from laden.casting import BadValue, cast_batch
 from laden.errors import BadRowError, CancelledError, LadenError, SchemaMismatchError, TargetError
+from laden.graph import Cycle
 from laden.plan import CycleMethod, LoadOptions, LoadPlan, OnError, Strategy, TablePlan, build_plan
 from laden.progress import CancelToken, EventKind, ProgressCallback, ProgressEvent
 from laden.rejects import Reject, RejectSink
 from laden.report import Status, TableReport, TargetReport
-from laden.source import Dataset, TableSource, normalize_batch
 from laden.schema import Column, TypeKind
+from laden.source import Dataset, TableSource, normalize_batch
 from laden.targets.base import ROW, DataError, Isolation, SqlBackend
 
 _ROW_COLUMN = Column(ROW, "bigint", TypeKind.INTEGER, nullable=False, int_bits=64)
@@ -55,7 +56,7 @@ class Chunk:
         return Chunk(self.source.slice(0, n), self.data.slice(0, n), self.rows[:n])
 
     def __len__(self) -> int:
-        return self.data.num_rows
+        return int(self.data.num_rows)
 
 
 @dataclass
@@ -120,7 +121,12 @@ class TargetLoad:
         schema = self.backend.reflect()
         sources = {n: self.dataset.tables[n].schema() for n in names}
         plan = build_plan(
-            sources, schema, self.options, self.backend.caps, target=self.backend.name, engine=self.backend.engine.value
+            sources,
+            schema,
+            self.options,
+            self.backend.caps,
+            target=self.backend.name,
+            engine=self.backend.engine.value,
         )
         self.report.notes.extend(plan.notes)
         order = [tp.name for tp in plan.tables]
@@ -135,11 +141,11 @@ class TargetLoad:
         first = {c.tables: min(position[t] for t in c.tables) for c in plan.cycles}
         last = {c.tables: max(position[t] for t in c.tables) for c in plan.cycles}
         cycle_of = {t: c for c in plan.cycles for t in c.tables}
-        for cycle in plan.cycles:
-            if plan.tables[first[cycle.tables]].cycle_method is CycleMethod.DEFERRED:
-                self.backend.defer([e.fk for e in cycle.edges])
+        for c in plan.cycles:
+            if plan.tables[first[c.tables]].cycle_method is CycleMethod.DEFERRED:
+                self.backend.defer([e.fk for e in c.edges])
         for i, tp in enumerate(plan.tables):
-            cycle = cycle_of.get(tp.table.name)
+            cycle: Cycle | None = cycle_of.get(tp.table.name)
             members = [] if cycle is None else [plan.tables[position[t]] for t in cycle.tables]
             if tp.cycle_method is CycleMethod.CHECKS_OFF and cycle and i == first[cycle.tables]:
                 self.backend.fk_checks(False)
@@ -190,14 +196,18 @@ class TargetLoad:
         names = [c.source for c in tp.columns]
         for raw in source.batches(self.options.batch_size):
             batch = normalize_batch(raw)
-            first = st.next_row
+            start = st.next_row
             st.next_row += batch.num_rows
             st.report.rows_read += batch.num_rows
-            rows = np.arange(first, first + batch.num_rows, dtype=np.int64)
+            rows = np.arange(start, start + batch.num_rows, dtype=np.int64)
             try:
                 data, bad = cast_batch(batch, names, tp.target_columns)
             except TypeError as exc:
-                raise SchemaMismatchError(f"{self.backend.name}: table {tp.table.name!r}: {exc}", target=self.backend.name, table=tp.table.name) from exc
+                raise SchemaMismatchError(
+                    f"{self.backend.name}: table {tp.table.name!r}: {exc}",
+                    target=self.backend.name,
+                    table=tp.table.name,
+                ) from exc
             chunk = Chunk(batch, data, rows)
             if bad and self.options.on_error is OnError.FAIL:
                 # write the good rows before the first bad value, so a database error among
@@ -219,14 +229,25 @@ class TargetLoad:
                 self._bad_row(st, int(chunk.rows[b.index]), b.column, b.reason, chunk.source.slice(b.index, 1))
         return chunk.take(keep)
 
-    def _bad_row(self, st: TableState, row: int, column: str | None, reason: str, values: pa.RecordBatch | dict[str, Any]) -> None:
+    def _bad_row(
+        self,
+        st: TableState,
+        row: int,
+        column: str | None,
+        reason: str,
+        values: pa.RecordBatch | dict[str, Any],
+    ) -> None:
         table = st.plan.table.name
         where = f"table {table!r}, row {row}" + (f", column {column!r}" if column else "")
         if self.options.on_error is OnError.FAIL:
             raise BadRowError(
                 f"{self.backend.name}: {where}: {reason}. Nothing was committed; fix the row, or load with "
                 "on_error='reject' (CLI: --on-error reject) to set bad rows aside.",
-                target=self.backend.name, table=table, row=row, column=column, reason=reason,
+                target=self.backend.name,
+                table=table,
+                row=row,
+                column=column,
+                reason=reason,
             )
         vals = values.to_pylist()[0] if isinstance(values, pa.RecordBatch) else values
         reject = Reject(table, row, column, reason, vals)
@@ -241,11 +262,10 @@ class TargetLoad:
         target = self.backend.qualified(tp.table.name)
         cols = tp.target_columns
         if self.backend.isolation is Isolation.PRECHECK:
-            bad = self.backend.precheck(tp.table, cols, chunk.data)
-            if bad:
-                chunk = self._drop_bad(st, chunk, bad)
-            if len(chunk):
-                self._guard(lambda: self.backend.write(target, cols, chunk.data))
+            found = self.backend.precheck(tp.table, cols, chunk.data)
+            good = self._drop_bad(st, chunk, found) if found else chunk
+            if len(good):
+                self._guard(lambda: self.backend.write(target, cols, good.data))
             return
 
         def attempt(lo: int, hi: int) -> None:
@@ -267,7 +287,9 @@ class TargetLoad:
         except DataError as err:
             raise TargetError(f"{self.backend.name}: {err}", target=self.backend.name) from err
 
-    def _bisect(self, lo: int, hi: int, attempt: Callable[[int, int], object], bad: Callable[[int, DataError], None]) -> None:
+    def _bisect(
+        self, lo: int, hi: int, attempt: Callable[[int, int], object], bad: Callable[[int, DataError], None]
+    ) -> None:
         """Write [lo, hi) in a savepoint; on refusal retry halves until single bad rows are found."""
         if lo >= hi:
             return
@@ -301,7 +323,10 @@ class TargetLoad:
         if tp.cycle_method is CycleMethod.LEVELS:
             fk = next(fk for fk in tp.table.foreign_keys if fk.ref_table == tp.table.name)
             levels, deepest, loose = self.backend.staged_levels(tp.table, staging, fk)
-            why = f"its parent ({', '.join(fk.columns)}) is neither in {tp.table.name!r} nor in the source, or rows form a loop"
+            why = (
+                f"its parent ({', '.join(fk.columns)}) is neither in {tp.table.name!r} nor in the source, "
+                "or rows form a loop"
+            )
             self._reject_staged(st, [(row, fk.columns[0], why) for row in loose])
             r = self.backend.quote(ROW)
             filters = [f" AND {r} IN (SELECT r FROM {levels} WHERE d = {d})" for d in range(deepest + 1)]
@@ -338,7 +363,6 @@ class TargetLoad:
         if dups:
             self.backend.delete_staged(st.staging or "", [r for r, _ in dups])
 
-
     # -- cycles ---------------------------------------------------------------------------------
     def _second_phase(self, states: list[TableState]) -> None:
         """After every table of a two-phase cycle is in, set the FK columns that were written NULL."""
@@ -369,14 +393,18 @@ class TargetLoad:
                         f"{self.backend.name}: table {tp.table.name!r}: {count} row(s) reference missing "
                         f"{fk.ref_table} rows through {fk.describe(tp.table.name)} (values: {shown}). Nothing was "
                         "committed; load the missing parent rows too.",
-                        target=self.backend.name, table=tp.table.name, column=fk.columns[0],
+                        target=self.backend.name,
+                        table=tp.table.name,
+                        column=fk.columns[0],
                         reason="foreign key violation",
                     )
 
     # -- bookkeeping --------------------------------------------------------------------------
     def _check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.cancelled:
-            raise CancelledError(f"{self.backend.name}: load {self.load_id} cancelled; rolled back", target=self.backend.name)
+            raise CancelledError(
+                f"{self.backend.name}: load {self.load_id} cancelled; rolled back", target=self.backend.name
+            )
 
     def _fail(self, exc: Exception, connected: bool) -> None:
         if connected:

@@ -51,10 +51,7 @@ class Order:
 def edges_of(tables: Sequence[Table]) -> list[Edge]:
     names = {t.name for t in tables}
     return [
-        Edge(child=t.name, parent=fk.ref_table, fk=fk)
-        for t in tables
-        for fk in t.foreign_keys
-        if fk.ref_table in names
+        Edge(child=t.name, parent=fk.ref_table, fk=fk) for t in tables for fk in t.foreign_keys if fk.ref_table in names
     ]
 
 

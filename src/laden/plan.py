@@ -130,8 +130,7 @@ class LoadPlan:
             lines.append(f"  clear (children first): {', '.join(self.clear)}")
         for i, tp in enumerate(self.tables, 1):
             cols = ", ".join(
-                c.target.name if c.source == c.target.name else f"{c.source}->{c.target.name}"
-                for c in tp.columns
+                c.target.name if c.source == c.target.name else f"{c.source}->{c.target.name}" for c in tp.columns
             )
             extra = f" keys=({', '.join(tp.keys)})" if self.strategy is Strategy.UPSERT else ""
             if tp.cycle_method:
@@ -259,7 +258,9 @@ def _keys(name: str, table: Table, options: LoadOptions, caps: Capabilities, tar
 
 
 def _with_cycles_ordered(
-    order: Sequence[str], cycles: Sequence[Cycle], plans: Mapping[tuple[str, ...], tuple[CycleMethod, tuple[Edge, ...]]]
+    order: Sequence[str],
+    cycles: Sequence[Cycle],
+    plans: Mapping[tuple[str, ...], tuple[CycleMethod, tuple[Edge, ...]]],
 ) -> list[str]:
     """Within a two-phase cycle, tables load in the order the FKs that stay enforced demand."""
     out = list(order)
@@ -303,9 +304,7 @@ def _cycle_method(
     )
 
 
-def _two_phase_edges(
-    cycle: Cycle, tables: Mapping[str, Table], options: LoadOptions
-) -> tuple[tuple[Edge, ...], str]:
+def _two_phase_edges(cycle: Cycle, tables: Mapping[str, Table], options: LoadOptions) -> tuple[tuple[Edge, ...], str]:
     """The FKs to write as NULL first: every FK of the cycle whose columns are nullable.
 
     What is left must be acyclic, and each table with a broken FK needs a primary key so

@@ -201,9 +201,7 @@ def _parse_constraints(sql: str, toks: list[Token], i: int, column: str | None, 
         i += 1
 
 
-def _parse_references(
-    toks: list[Token], i: int, cols: tuple[str, ...], name: str | None, out: ParsedTable
-) -> int:
+def _parse_references(toks: list[Token], i: int, cols: tuple[str, ...], name: str | None, out: ParsedTable) -> int:
     """Parse ``REFERENCES t [(cols)] [ON ...] [MATCH x] [[NOT] DEFERRABLE [INITIALLY ...]]``."""
     i += 1
     if i >= len(toks):

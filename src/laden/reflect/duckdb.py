@@ -60,9 +60,7 @@ _SIMPLE: dict[str, tuple[TypeKind, int | None]] = {
 _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 
 
-def reflect(
-    query: Query, namespace: str | None, tables: Sequence[str] | None, row_counts: RowCounts
-) -> Schema:
+def reflect(query: Query, namespace: str | None, tables: Sequence[str] | None, row_counts: RowCounts) -> Schema:
     rows = query("SELECT current_database(), COALESCE(CAST(? AS VARCHAR), current_schema())", [namespace])
     database, schema = str(rows[0][0]), str(rows[0][1])
     where = "database_name = ? AND schema_name = ?"
@@ -166,9 +164,7 @@ def _add_indexes(query: Query, where: str, params: list[Any], builders: dict[str
         keys = index_columns(str(sql))
         if not keys or any(len(k) != 1 or k[0].kind not in ("word", "ident") for k in keys):
             continue  # expression key: cannot be matched to columns
-        names = [
-            k[0].value if k[0].value in by_lower.values() else by_lower.get(k[0].value.lower()) for k in keys
-        ]
+        names = [k[0].value if k[0].value in by_lower.values() else by_lower.get(k[0].value.lower()) for k in keys]
         if any(n is None for n in names):
             continue
         builders[table].indexes.append(

@@ -78,9 +78,7 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes | bytearray) else str(value)
 
 
-def reflect(
-    query: Query, namespace: str | None, tables: Sequence[str] | None, row_counts: RowCounts
-) -> Schema:
+def reflect(query: Query, namespace: str | None, tables: Sequence[str] | None, row_counts: RowCounts) -> Schema:
     version, database = query("SELECT VERSION(), DATABASE()", [])[0]
     database = namespace if namespace is not None else database
     if database is None:

@@ -106,9 +106,7 @@ _SIMPLE = {
 _TIMES = ("time", "timetz", "timestamp", "timestamptz")
 
 
-def reflect(
-    query: Query, namespace: str | None, tables: Sequence[str] | None, row_counts: RowCounts
-) -> Schema:
+def reflect(query: Query, namespace: str | None, tables: Sequence[str] | None, row_counts: RowCounts) -> Schema:
     names = list(tables) if tables is not None else None
     rows = query(_TABLES, [namespace, names, names])
     if not rows:

@@ -49,9 +49,7 @@ _NUMERIC_KINDS = (
 )
 
 
-def reflect(
-    query: Query, namespace: str | None, tables: Sequence[str] | None, row_counts: RowCounts
-) -> Schema:
+def reflect(query: Query, namespace: str | None, tables: Sequence[str] | None, row_counts: RowCounts) -> Schema:
     schema = namespace or "main"
     where, params = _WHERE, [schema]
     if tables is not None:

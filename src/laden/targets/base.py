@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from laden.errors import TargetError
 from laden.casting import BadValue
+from laden.errors import TargetError
 from laden.plan import Capabilities, TablePlan
 from laden.reflect import RowCounts, reflect
 from laden.schema import Column, ForeignKey, Schema, Table
@@ -64,32 +64,25 @@ class SqlBackend(ABC):
 
     # -- driver hooks -------------------------------------------------------------------
     @abstractmethod
-    def connect(self) -> None:
-        ...
+    def connect(self) -> None: ...
 
     @abstractmethod
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
     @abstractmethod
-    def begin(self) -> None:
-        ...
+    def begin(self) -> None: ...
 
     @abstractmethod
-    def commit(self) -> None:
-        ...
+    def commit(self) -> None: ...
 
     @abstractmethod
-    def rollback(self) -> None:
-        ...
+    def rollback(self) -> None: ...
 
     @abstractmethod
-    def _execute(self, sql: str, params: Sequence[Any]) -> int:
-        ...
+    def _execute(self, sql: str, params: Sequence[Any]) -> int: ...
 
     @abstractmethod
-    def _query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        ...
+    def _query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]: ...
 
     @abstractmethod
     def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch) -> None:
@@ -140,7 +133,7 @@ class SqlBackend(ABC):
 
     def reflect(self, tables: Sequence[str] | None = None, row_counts: RowCounts = RowCounts.NONE) -> Schema:
         return reflect(
-            self.engine.value,  # type: ignore[arg-type]
+            self.engine.value,
             lambda sql, params: self.query(sql, params),
             namespace=self.namespace,
             tables=tables,
@@ -229,7 +222,9 @@ class SqlBackend(ABC):
         r = self.quote(ROW)
         t = self.qualified(table.name)
         null = " OR ".join(f"s.{self.quote(c)} IS NULL" for c in fk.columns)
-        in_table = " AND ".join(f"x.{self.quote(p)} = s.{self.quote(c)}" for c, p in zip(fk.columns, fk.ref_columns, strict=True))
+        in_table = " AND ".join(
+            f"x.{self.quote(p)} = s.{self.quote(c)}" for c, p in zip(fk.columns, fk.ref_columns, strict=True)
+        )
         keys = ", ".join(f"s.{self.quote(p)} AS k{i}" for i, p in enumerate(fk.ref_columns))
         on = " AND ".join(f"s.{self.quote(c)} = lv.k{i}" for i, c in enumerate(fk.columns))
         limit = int(self.query(f"SELECT COUNT(*) FROM {staging}")[0][0])
@@ -273,11 +268,17 @@ class SqlBackend(ABC):
         """Rows of ``table`` whose non-NULL ``fk`` columns find no parent: (count, a few key values)."""
         c = self.qualified(table.name)
         p = self.qualified(fk.ref_table)
-        on = " AND ".join(f"p.{self.quote(rc)} = c.{self.quote(cc)}" for cc, rc in zip(fk.columns, fk.ref_columns, strict=True))
+        on = " AND ".join(
+            f"p.{self.quote(rc)} = c.{self.quote(cc)}" for cc, rc in zip(fk.columns, fk.ref_columns, strict=True)
+        )
         notnull = " AND ".join(f"c.{self.quote(cc)} IS NOT NULL" for cc in fk.columns)
         where = f"{notnull} AND NOT EXISTS (SELECT 1 FROM {p} p WHERE {on})"
         count = int(self.query(f"SELECT COUNT(*) FROM {c} c WHERE {where}")[0][0])
-        sample = self.query(f"SELECT {self.cols(fk.columns, 'c.')} FROM {c} c WHERE {where} LIMIT {int(limit)}") if count else []
+        sample = (
+            self.query(f"SELECT {self.cols(fk.columns, 'c.')} FROM {c} c WHERE {where} LIMIT {int(limit)}")
+            if count
+            else []
+        )
         return count, sample
 
     # -- bad rows found before writing (Isolation.PRECHECK backends) ---------------------------

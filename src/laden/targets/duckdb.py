@@ -133,12 +133,21 @@ class DuckDBBackend(SqlBackend):
                     f"FROM {rel} WHERE {notnull}) b WHERE rn > 1 OR ({k}) IN (SELECT {k} FROM {t}) ORDER BY {i}"
                 )
                 for (n,) in self.query(sql):
-                    found.setdefault(int(n), BadValue(int(n), key[0], f"duplicate key ({', '.join(key)}): already in {table.name!r} or earlier in the source"))
+                    found.setdefault(
+                        int(n),
+                        BadValue(
+                            int(n),
+                            key[0],
+                            f"duplicate key ({', '.join(key)}): already in {table.name!r} or earlier in the source",
+                        ),
+                    )
         for fk in table.foreign_keys:
             if not set(fk.columns) <= present:
                 continue
             for n in self._orphans_in(rel, i, table, fk):
-                found.setdefault(n, BadValue(n, fk.columns[0], f"no row in {fk.ref_table!r} for {fk.describe(table.name)}"))
+                found.setdefault(
+                    n, BadValue(n, fk.columns[0], f"no row in {fk.ref_table!r} for {fk.describe(table.name)}")
+                )
         for check in table.checks:
             cols = ", ".join(
                 f"b.{self.quote(c.name)}" if c.name in present else f"CAST(NULL AS {c.type}) AS {self.quote(c.name)}"
@@ -151,11 +160,15 @@ class DuckDBBackend(SqlBackend):
 
     def _orphans_in(self, rel: str, i: str, table: Table, fk: ForeignKey) -> list[int]:
         p = self.qualified(fk.ref_table)
-        on = " AND ".join(f"p.{self.quote(r)} = b.{self.quote(c)}" for c, r in zip(fk.columns, fk.ref_columns, strict=True))
+        on = " AND ".join(
+            f"p.{self.quote(r)} = b.{self.quote(c)}" for c, r in zip(fk.columns, fk.ref_columns, strict=True)
+        )
         notnull = " AND ".join(f"b.{self.quote(c)} IS NOT NULL" for c in fk.columns)
         same = ""
         if fk.ref_table == table.name:  # a self-reference may find its parent in the same batch
-            on2 = " AND ".join(f"s.{self.quote(r)} = b.{self.quote(c)}" for c, r in zip(fk.columns, fk.ref_columns, strict=True))
+            on2 = " AND ".join(
+                f"s.{self.quote(r)} = b.{self.quote(c)}" for c, r in zip(fk.columns, fk.ref_columns, strict=True)
+            )
             same = f" AND NOT EXISTS (SELECT 1 FROM {rel} s WHERE {on2})"
         sql = f"SELECT b.{i} FROM {rel} b WHERE {notnull} AND NOT EXISTS (SELECT 1 FROM {p} p WHERE {on}){same}"
         return [int(n) for (n,) in self.query(sql)]

@@ -27,8 +27,26 @@ from laden.urls import Engine
 _SQL_MODE = "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
 # server error codes that mean "this row's data is wrong" rather than "the connection/statement is"
 _DATA_ERRORS = {
-    1048, 1062, 1169, 1216, 1217, 1264, 1265, 1292, 1366, 1367, 1406, 1411, 1451, 1452, 1690,
-    3819, 4025, 1586, 1557, 3140,
+    1048,
+    1062,
+    1169,
+    1216,
+    1217,
+    1264,
+    1265,
+    1292,
+    1366,
+    1367,
+    1406,
+    1411,
+    1451,
+    1452,
+    1690,
+    3819,
+    4025,
+    1586,
+    1557,
+    3140,
 }
 _LOCAL_REFUSED = {1148, 2068, 3948, 1290}
 _STATEMENT_BYTES = 4 * 1024 * 1024

@@ -34,7 +34,9 @@ def pg_text(arr: pa.Array) -> pa.Array:
 class PostgresBackend(SqlBackend):
     engine = Engine.POSTGRESQL
     caps = Capabilities(
-        cycle_methods=(CycleMethod.DEFERRED, CycleMethod.LEVELS, CycleMethod.TWO_PHASE), fold_case=False, folds_to_lower=True
+        cycle_methods=(CycleMethod.DEFERRED, CycleMethod.LEVELS, CycleMethod.TWO_PHASE),
+        fold_case=False,
+        folds_to_lower=True,
     )
     placeholder = "%s"
     bulk_path = "COPY FROM STDIN"
@@ -107,7 +109,10 @@ class PostgresBackend(SqlBackend):
         payload = tab_separated([pg_text(batch.column(i)) for i in range(batch.num_columns)])
         names = [f.name for f in batch.schema]
         try:
-            with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({self.cols(names)}) FROM STDIN".encode()) as copy:
+            with (
+                self.conn.cursor() as cur,
+                cur.copy(f"COPY {table} ({self.cols(names)}) FROM STDIN".encode()) as copy,
+            ):
                 copy.write(memoryview(payload))
         except Exception as exc:
             raise self.translate(exc) from exc

@@ -45,7 +45,10 @@ class SQLiteBackend(SqlBackend):
             raise MissingDriverError("SQLite targets need adbc-driver-sqlite: pip install laden") from exc
         path = self.url.path or ":memory:"
         if path != ":memory:" and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise ConnectError(f"cannot open {self.name}: directory {os.path.dirname(path)!r} does not exist", target=self.name)
+            raise ConnectError(
+                f"cannot open {self.name}: directory {os.path.dirname(path)!r} does not exist",
+                target=self.name,
+            )
         try:
             self.conn = dbapi.connect(path if path == ":memory:" else os.path.abspath(path), autocommit=True)
         except Exception as exc:
@@ -124,7 +127,11 @@ class SQLiteBackend(SqlBackend):
         rest = [n for n in names if n not in keys]
         t = self.qualified(table.name)
         if set(keys) in [set(k) for k in table.unique_keys()]:
-            action = ("DO UPDATE SET " + ", ".join(f"{self.quote(c)} = excluded.{self.quote(c)}" for c in rest)) if rest else "DO NOTHING"
+            action = (
+                ("DO UPDATE SET " + ", ".join(f"{self.quote(c)} = excluded.{self.quote(c)}" for c in rest))
+                if rest
+                else "DO NOTHING"
+            )
             return self.execute(
                 f"INSERT INTO {t} ({self.cols(names)}) SELECT {self.cols(names)} FROM {staging} "
                 f"WHERE {where} ON CONFLICT ({self.cols(keys)}) {action}"
@@ -134,9 +141,7 @@ class SQLiteBackend(SqlBackend):
         updated = 0
         if rest:
             sets = ", ".join(f"{self.quote(c)} = s.{self.quote(c)}" for c in rest)
-            updated = self.execute(
-                f"UPDATE {t} SET {sets} FROM (SELECT * FROM {staging} WHERE {where}) s WHERE {on}"
-            )
+            updated = self.execute(f"UPDATE {t} SET {sets} FROM (SELECT * FROM {staging} WHERE {where}) s WHERE {on}")
         exists = " AND ".join(f"x.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
         inserted = self.execute(
             f"INSERT INTO {t} ({self.cols(names)}) SELECT {self.cols(names, 's.')} FROM {staging} s "
@@ -150,4 +155,3 @@ class SQLiteBackend(SqlBackend):
 
     def fk_checks(self, enabled: bool) -> None:  # pragma: no cover - SQLite never plans CHECKS_OFF
         raise DataError("SQLite cannot switch FK checks inside a transaction")
-
