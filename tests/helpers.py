@@ -35,7 +35,7 @@ TYPES: dict[str, dict[str, str]] = {
     },
     "json": {"sqlite": "JSON", "duckdb": "JSON", "postgresql": "jsonb", "mysql": "JSON"},
     "uuid": {"sqlite": "UUID", "duckdb": "UUID", "postgresql": "uuid", "mysql": "UUID"},
-    "bytes": {"sqlite": "BLOB", "duckdb": "BLOB", "postgresql": "bytea", "mysql": "VARBINARY(255)"},
+    "bytes": {"sqlite": "BLOB", "duckdb": "BLOB", "postgresql": "bytea", "mysql": "BLOB"},
 }
 
 DEFERRABLE = {"sqlite": "DEFERRABLE INITIALLY DEFERRED", "postgresql": "DEFERRABLE INITIALLY IMMEDIATE"}

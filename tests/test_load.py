@@ -41,7 +41,7 @@ def shop(**over: pa.Table) -> dict[str, pa.Table]:
 def test_fk_chain_in_wrong_order_appends_parents_first(db: Any, target_url: str) -> None:
     create_shop(db)
     report = laden.load(shop(), target_url)
-    assert report.ok, report
+    assert report.ok, str(report)
     target = report.targets[0]
     assert [t.table for t in target.tables] == ["customers", "orders", "order_items"]
     assert [(t.rows_read, t.rows_loaded, t.rows_rejected) for t in target.tables] == [
@@ -72,7 +72,7 @@ def test_truncate_insert_replaces_dataset_tables(db: Any, target_url: str, engin
         target_url,
         strategy="truncate_insert",
     )
-    assert report.ok, report
+    assert report.ok, str(report)
     assert rows(db, "customers") == [(7, "G", "g@x"), (8, "H", "h@x")]
     assert db.count("orders") == 1
     assert rows(db, "order_items") == [(70, 1, "Z", 9)]
@@ -89,7 +89,7 @@ def test_upsert_on_primary_key_and_composite_key(db: Any, target_url: str) -> No
         strategy="upsert",
         keys={"order_items": ["order_id", "line_no"]},
     )
-    assert report.ok, report
+    assert report.ok, str(report)
     assert rows(db, "customers") == [
         (1, "Ann", "a@x"),
         (2, "Bob2", "b2@x"),
@@ -116,7 +116,7 @@ def test_upsert_on_given_keys_without_unique_index(db: Any, target_url: str, eng
         assert "needs a PRIMARY KEY or UNIQUE index on exactly those columns" in (report.targets[0].error or "")
         assert db.count("prices") == 2
         return
-    assert report.ok, report
+    assert report.ok, str(report)
     assert [(r[0], r[1], str(r[2])) for r in rows(db, "prices")] == [
         ("a", "eu", "1.00" if engine != "sqlite" else "1"),
         ("b", "eu", "2.50" if engine != "sqlite" else "2.5"),
@@ -138,7 +138,7 @@ def test_self_reference_children_first_over_many_batches(db: Any, target_url: st
     managers = [i + 1 if i < n else None for i in ids]
     data = pa.table({"id": ids, "name": [f"e{i}" for i in ids], "manager_id": managers})
     report = laden.load({"employees": data}, target_url, batch_size=7)
-    assert report.ok, report
+    assert report.ok, str(report)
     assert rows(db, "employees") == [(i, f"e{i}", m) for i, m in zip(ids, managers, strict=True)]
 
 
@@ -163,7 +163,7 @@ def test_two_table_cycle(db: Any, target_url: str, engine: str) -> None:
     a = pa.table({"id": [1, 2, 3], "b_id": [20, 10, 30]})
     b = pa.table({"id": [10, 20, 30], "a_id": [1, 2, 3]})
     report = laden.load({"a": a, "b": b}, target_url, batch_size=2)
-    assert report.ok, report
+    assert report.ok, str(report)
     assert rows(db, "a") == [(1, 20), (2, 10), (3, 30)]
     assert rows(db, "b") == [(10, 1), (20, 2), (30, 3)]
     note = " ".join(report.targets[0].notes)
@@ -206,7 +206,7 @@ def test_postgres_deferrable_cycle_uses_deferred_constraints(postgres_url: str, 
     report = laden.load(
         {"b": pa.table({"id": [5], "a_id": [1]}), "a": pa.table({"id": [1], "b_id": [5]})}, postgres_url
     )
-    assert report.ok, report
+    assert report.ok, str(report)
     assert "deferred" in " ".join(report.targets[0].notes)
     assert db.query("SELECT a.id, b.id FROM a JOIN b ON a.b_id = b.id AND b.a_id = a.id") == [(1, 5)]
 
@@ -229,7 +229,7 @@ def test_missing_not_null_column_is_an_error_but_nullable_is_fine(db: Any, targe
     assert not report.ok
     assert "needs column(s) name (NOT NULL, no default)" in (report.targets[0].error or "")
     report = laden.load({"customers": CUSTOMERS.drop_columns(["email"])}, target_url)
-    assert report.ok, report
+    assert report.ok, str(report)
     assert rows(db, "customers") == [(1, "Ann", None), (2, "Bøb", None), (3, "Chloé", None)]
 
 
@@ -237,7 +237,7 @@ def test_columns_match_case_insensitively(db: Any, target_url: str) -> None:
     create_shop(db)
     upper = CUSTOMERS.rename_columns(["ID", "Name", "EMAIL"])
     report = laden.load({"customers": upper}, target_url)
-    assert report.ok, report
+    assert report.ok, str(report)
     assert db.count("customers") == 3
 
 
@@ -272,7 +272,7 @@ def test_bad_rows_reject_mode_isolates_each_kind(db: Any, target_url: str, tmp_p
     assert laden.load({"customers": CUSTOMERS}, target_url).ok
     path = tmp_path / "rejects.jsonl"
     report = laden.load({"orders": BAD_ORDERS}, target_url, on_error="reject", rejects=str(path), batch_size=4)
-    assert report.ok, report
+    assert report.ok, str(report)
     table = report.targets[0].tables[0]
     records = [json.loads(line) for line in path.read_text().splitlines()]
     by_row = {r["row"]: r for r in records}
@@ -298,7 +298,7 @@ def test_check_constraint_and_unique_violations_are_rejected(db: Any, target_url
     items = pa.table({"order_id": [11, 11, 10], "line_no": [2, 3, 1], "sku": ["X", "Y", "dup"], "qty": [1, 0, 1]})
     customers = pa.table({"id": [9], "name": ["Dup email"], "email": ["a@x"]})
     report = laden.load({"order_items": items, "customers": customers}, target_url, on_error="reject")
-    assert report.ok, report
+    assert report.ok, str(report)
     rejects = {(r.table, r.row) for r in report.targets[0].rejects}
     assert rejects == {("order_items", 2), ("order_items", 3), ("customers", 1)}
     assert db.count("order_items") == 5
@@ -317,7 +317,7 @@ def test_upsert_duplicate_keys_in_source_are_bad_rows(db: Any, target_url: str) 
     create_shop(db)
     data = pa.table({"id": [1, 2, 1], "name": ["a", "b", "c"], "email": ["1", "2", "3"]})
     report = laden.load({"customers": data}, target_url, strategy="upsert", on_error="reject")
-    assert report.ok, report
+    assert report.ok, str(report)
     [reject] = report.targets[0].rejects
     assert reject.row == 3 and "the same key is in row 1" in reject.reason
     assert rows(db, "customers") == [(1, "a", "1"), (2, "b", "2")]
@@ -375,7 +375,7 @@ def test_truncate_insert_cascade_clears_referencing_tables(db: Any, target_url: 
     if engine == "duckdb":
         assert not report.ok and "DuckDB foreign-key limitation" in (report.targets[0].error or "")
         return
-    assert report.ok, report
+    assert report.ok, str(report)
     assert db.count("customers") == 3 and db.count("orders") == 0 and db.count("order_items") == 0
     assert any("cascade: also cleared order_items, orders" in n for n in report.targets[0].notes)
 
@@ -427,7 +427,7 @@ def test_concurrent_reader_never_sees_partial_state(db: Any, target_url: str, en
         finally:
             stop.set()
             reader.join()
-    assert report.ok, report
+    assert report.ok, str(report)
     assert seen <= {(1000, 1000), (20000, 40000)}, seen
     assert (1000, 1000) in seen
 

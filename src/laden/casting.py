@@ -23,7 +23,6 @@ ArrayFn = Callable[[pa.Array], pa.Array]
 
 _TRUE = pa.array(["true", "t", "1", "yes", "y", "on"])
 _FALSE = pa.array(["false", "f", "0", "no", "n", "off"])
-_UUID_RE = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 _INT_RANGE = {24: (-(2**23), 2**23 - 1)}
 _UINT_RANGE = {24: (0, 2**24 - 1)}
 
@@ -167,10 +166,12 @@ def _checks(src: pa.Array, out: pa.Array, col: Column, skip: set[int]) -> list[B
     if not col.nullable and out.null_count:
         add(pc.is_null(out), lambda i: f"NULL in NOT NULL column {col.name!r}")
     if col.max_length is not None and (pa.types.is_string(out.type) or pa.types.is_binary(out.type)):
-        length = pc.utf8_length(out) if pa.types.is_string(out.type) else pc.binary_length(out)
+        text = pa.types.is_string(out.type)
+        length = pc.utf8_length(out) if text else pc.binary_length(out)
+        unit = "characters" if text else "bytes"
         add(
             pc.fill_null(pc.greater(length, col.max_length), False),
-            lambda i: f"value of {length[i].as_py()} characters is longer than {col.type} allows ({col.max_length})",
+            lambda i: f"value of {length[i].as_py()} {unit} is longer than {col.type} allows ({col.max_length})",
         )
     if col.kind is TypeKind.INTEGER and col.int_bits == 24:
         lo, hi = (_UINT_RANGE if col.unsigned else _INT_RANGE)[24]
@@ -181,13 +182,13 @@ def _checks(src: pa.Array, out: pa.Array, col: Column, skip: set[int]) -> list[B
 
 def _to_bool(a: pa.Array) -> pa.Array:
     if pa.types.is_integer(a.type):
-        if not pc.all(pc.fill_null(pc.is_in(a, pa.array([0, 1], a.type)), True)).as_py():
+        if not pc.all(pc.or_(pc.is_in(a, pa.array([0, 1], a.type)), pc.is_null(a))).as_py():
             raise pa.ArrowInvalid("only 0 and 1 are booleans")
         return pc.cast(a, pa.bool_())
     low = pc.utf8_lower(pc.utf8_trim_whitespace(a))
     is_true = pc.is_in(low, _TRUE)
     is_false = pc.is_in(low, _FALSE)
-    if not pc.all(pc.fill_null(pc.or_(is_true, is_false), True)).as_py():
+    if not pc.all(pc.or_(pc.or_(is_true, is_false), pc.is_null(a))).as_py():
         raise pa.ArrowInvalid("expected true/false, t/f, 1/0, yes/no or on/off")
     return pc.if_else(pc.is_null(a), pa.scalar(None, pa.bool_()), is_true)
 
@@ -206,21 +207,26 @@ def _str_to_timestamptz(a: pa.Array) -> pa.Array:
 
 
 def _to_uuid(a: pa.Array) -> pa.Array:
+    """Any UUID spelling (16 bytes, 32 hex digits with or without dashes) -> canonical lowercase text."""
     if pa.types.is_fixed_size_binary(a.type) and a.type.byte_width == 16:
         return _uuid_from_bytes(a)
     s = a if pa.types.is_string(a.type) else pc.cast(a, pa.string())
-    ok = pc.fill_null(pc.match_substring_regex(s, _UUID_RE), True)
+    h = pc.utf8_lower(pc.replace_substring(pc.utf8_trim(s, "{}"), "-", ""))
+    ok = pc.or_(pc.fill_null(pc.match_substring_regex(h, "^[0-9a-f]{32}$"), False), pc.is_null(s))
     if not pc.all(ok).as_py():
         raise pa.ArrowInvalid("not a UUID (expected 32 hex digits, dashes optional)")
-    return s
+    return _dashed(h)
+
+
+def _dashed(h: pa.Array) -> pa.Array:
+    parts = [pc.utf8_slice_codeunits(h, s, e) for s, e in ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))]
+    return pc.binary_join_element_wise(*parts, "-")
 
 
 def _uuid_from_bytes(a: pa.Array) -> pa.Array:
     from laden.encode import hex_strings
 
-    h = hex_strings(pc.cast(a, pa.binary()))
-    parts = [pc.utf8_slice_codeunits(h, s, e) for s, e in ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))]
-    return pc.binary_join_element_wise(*parts, "-")
+    return _dashed(hex_strings(pc.cast(a, pa.binary())))
 
 
 def _to_json(a: pa.Array) -> pa.Array:
