@@ -11,9 +11,9 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from helpers import ddl
 
 import laden
+from helpers import ddl
 
 TEXTS = ["ünïcödé ✓ 𝄞", "", None, "tab\there\nnew line\\back 'single' \"double\" \\N", "x" * 5000]
 UTC = dt.timezone.utc

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from laden.encode import hex_strings, join_rows, rows_as_tuples, sql_literals, tab_separated
-from laden.errors import ConnectError, MissingDriverError
+from laden.errors import ConnectError, MissingDriverError, TargetError
 from laden.plan import Capabilities, CycleMethod
 from laden.schema import Column, ForeignKey, Table
 from laden.targets.base import DataError, SqlBackend
@@ -48,7 +48,7 @@ _DATA_ERRORS = {
     1557,
     3140,
 }
-_LOCAL_REFUSED = {1148, 2068, 3948, 1290}
+_LOCAL_REFUSED = {1148, 2068, 3948, 4166}
 _STATEMENT_BYTES = 4 * 1024 * 1024
 
 
@@ -130,8 +130,11 @@ class MySQLBackend(SqlBackend):
     def translate(self, exc: BaseException) -> Exception:
         import pymysql
 
-        if isinstance(exc, pymysql.Error) and len(exc.args) > 1 and self.is_data_error(exc):
-            return DataError(self.clean(str(exc.args[1])))
+        if isinstance(exc, pymysql.Error) and len(exc.args) > 1:
+            message = self.clean(f"{exc.args[1]} (error {exc.args[0]})")
+            if self.is_data_error(exc):
+                return DataError(message)
+            return TargetError(f"{self.name}: {message}", target=self.name)
         return super().translate(exc)
 
     def drop_staging(self, staging: str) -> None:

@@ -1,0 +1,169 @@
+"""The `laden` command as a user runs it: real processes, exit codes, JSON on stdout."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from helpers import create_shop, rows
+
+LADEN = [sys.executable, "-m", "laden.cli"]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*LADEN, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def write_shop(directory: Path) -> None:
+    directory.mkdir(exist_ok=True)
+    pacsv.write_csv(pa.table({"id": [1, 2], "name": ["Ann", "Bob"], "email": ["a@x", ""]}), directory / "customers.csv")
+    pq.write_table(
+        pa.table({"id": [10, 11], "customer_id": [2, 1], "total": ["1.50", "2.00"]}), directory / "orders.parquet"
+    )
+    (directory / "order_items.jsonl").write_text(
+        '{"order_id": 10, "line_no": 1, "sku": "A", "qty": 1}\n{"order_id": 11, "line_no": 1, "sku": "B", "qty": 2}\n'
+    )
+
+
+def test_load_directory_json_report_and_exit_code(db: Any, target_url: str, tmp_path: Path) -> None:
+    create_shop(db)
+    write_shop(tmp_path / "data")
+    proc = run("load", str(tmp_path / "data"), "--to", target_url, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["ok"] is True
+    assert [(t["table"], t["rows_loaded"]) for t in report["targets"][0]["tables"]] == [
+        ("customers", 2),
+        ("orders", 2),
+        ("order_items", 2),
+    ]
+    assert rows(db, "customers") == [(1, "Ann", "a@x"), (2, "Bob", "")]
+    # the same load again conflicts on every key: exit 1, and the report says why
+    proc = run("load", str(tmp_path / "data"), "--to", target_url, "--json")
+    assert proc.returncode == 1
+    failed = json.loads(proc.stdout)
+    assert failed["status"] == "failed" and "row 1" in failed["targets"][0]["error"]
+
+
+def test_upsert_with_key_flag_and_table_flag(sqlite_url: str, make_db: Any, tmp_path: Path) -> None:
+    db = make_db(sqlite_url)
+    create_shop(db)
+    write_shop(tmp_path / "data")
+    assert run("load", str(tmp_path / "data"), "--to", sqlite_url).returncode == 0
+    items = tmp_path / "new_items.csv"
+    items.write_text("order_id,line_no,sku,qty\n10,1,A2,5\n10,2,C,1\n")
+    proc = run(
+        "load",
+        str(items),
+        "--to",
+        sqlite_url,
+        "--table",
+        "order_items",
+        "--strategy",
+        "upsert",
+        "--key",
+        "order_items=order_id,line_no",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "order_items" in proc.stdout and "upsert" in proc.stdout
+    assert rows(db, "order_items", "1, 2") == [(10, 1, "A2", 5), (10, 2, "C", 1), (11, 1, "B", 2)]
+
+
+def test_reject_mode_writes_rejects_file(sqlite_url: str, make_db: Any, tmp_path: Path) -> None:
+    db = make_db(sqlite_url)
+    create_shop(db)
+    src = tmp_path / "customers.csv"
+    src.write_text("id,name,email\n1,Ann,a@x\nx,Bad,b@x\n3,,c@x\n")
+    rejects = tmp_path / "rejects.jsonl"
+    proc = run("load", str(src), "--to", sqlite_url, "--on-error", "reject", "--rejects", str(rejects), "--json")
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert [(r["row"], r["column"]) for r in records] == [(2, "id"), (3, "name")]
+    assert records[1]["reason"] == "NULL in NOT NULL column 'name'"
+    assert json.loads(proc.stdout)["rows_rejected"] == 2
+    assert rows(db, "customers") == [(1, "Ann", "a@x")]
+    proc = run("load", str(src), "--to", sqlite_url, "--on-error", "reject", "--max-rejects", "1")
+    assert proc.returncode == 1 and "more than 1 rejected rows" in proc.stdout
+
+
+def test_usage_errors_exit_2(tmp_path: Path, sqlite_url: str) -> None:
+    proc = run("load", str(tmp_path / "missing.csv"), "--to", sqlite_url)
+    assert proc.returncode == 2 and "missing.csv: no such file or directory" in proc.stderr
+    proc = run("load", "x.csv", "--to", sqlite_url, "--strategy", "merge")
+    assert proc.returncode == 2 and "invalid choice: 'merge'" in proc.stderr
+    proc = run("load", "x.csv", "--to", "oracle://db")
+    assert proc.returncode == 2
+    src = tmp_path / "t.csv"
+    src.write_text("a\n1\n")
+    proc = run("load", str(src), "--to", sqlite_url, "--key", "nonsense")
+    assert proc.returncode == 2 and "--key 'nonsense': expected TABLE=COL[,COL]" in proc.stderr
+
+
+def test_failed_connection_masks_password(tmp_path: Path) -> None:
+    src = tmp_path / "t.csv"
+    src.write_text("a\n1\n")
+    proc = run("load", str(src), "--to", "postgresql://me:s3cr%21t@127.0.0.1:1/db", "--json")
+    assert proc.returncode == 1
+    out = proc.stdout + proc.stderr
+    assert "s3cr" not in out and "me:***@127.0.0.1:1/db" in out
+
+
+def test_dry_run_prints_the_plan(sqlite_url: str, make_db: Any, tmp_path: Path) -> None:
+    create_shop(make_db(sqlite_url))
+    write_shop(tmp_path / "data")
+    proc = run("load", str(tmp_path / "data"), "--to", sqlite_url, "--dry-run", "--strategy", "truncate_insert")
+    assert proc.returncode == 0, proc.stderr
+    assert "clear (children first): order_items, orders, customers" in proc.stdout
+    assert "1. customers" in proc.stdout and "3. order_items" in proc.stdout
+    assert make_db(sqlite_url).count("customers") == 0
+
+
+def test_demo_loads_the_shop_into_sqlite(tmp_path: Path) -> None:
+    proc = run("demo", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "load " in proc.stdout and ": ok" in proc.stdout
+    import sqlite3
+
+    con = sqlite3.connect(tmp_path / "laden-demo.db")
+    counts = {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("categories", "customers", "orders")}
+    assert counts == {"categories": 8, "customers": 50, "orders": 200}
+    assert con.execute("PRAGMA foreign_key_check").fetchall() == []
+    # running it again replaces the data: same counts
+    assert run("demo", cwd=tmp_path).returncode == 0
+    assert con.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 200
+
+
+def test_inspect_json(sqlite_url: str, make_db: Any) -> None:
+    create_shop(make_db(sqlite_url))
+    proc = run("inspect", sqlite_url, "--json")
+    assert proc.returncode == 0, proc.stderr
+    tables = {t["name"]: t for t in json.loads(proc.stdout)["tables"]}
+    assert tables["order_items"]["primary_key"] == ["order_id", "line_no"]
+    assert tables["orders"]["foreign_keys"][0]["ref_table"] == "customers"
+
+
+def test_mysql_without_local_infile_falls_back_to_insert_and_says_so(mysql_url: str, make_db: Any) -> None:
+    import laden
+
+    db = make_db(mysql_url)
+    create_shop(db)
+    db.execute("SET GLOBAL local_infile = 0")
+    try:
+        data = {
+            "customers": pa.table({"id": list(range(1, 2001)), "name": ["n'\\\t\"x"] * 2000, "email": [None] * 2000})
+        }
+        report = laden.load(data, mysql_url, batch_size=500)
+    finally:
+        db.execute("SET GLOBAL local_infile = 1")
+    assert report.ok, str(report)
+    assert any("refuses LOAD DATA LOCAL INFILE" in n for n in report.targets[0].notes)
+    assert db.count("customers") == 2000
+    assert db.query("SELECT DISTINCT name FROM customers") == [("n'\\\t\"x",)]
+    assert "refuses LOAD DATA" in str(report)
