@@ -500,3 +500,23 @@ def test_distribute_one_failing_target_does_not_stop_the_others(sqlite_url: str,
     assert [t.status for t in report.targets] == [Status.OK, Status.FAILED, Status.OK]
     assert "cannot connect" in (report.targets[1].error or "") and "pw" not in (report.targets[1].error or "")
     assert make_db(sqlite_url).count("customers") == 3 and make_db(duckdb_url).count("customers") == 3
+
+
+COMPUTED = {
+    "sqlite": "CREATE TABLE g (id INTEGER PRIMARY KEY, a INTEGER, twice INTEGER GENERATED ALWAYS AS (a * 2) STORED)",
+    "duckdb": "CREATE TABLE g (id INTEGER PRIMARY KEY, a INTEGER, twice INTEGER GENERATED ALWAYS AS (a * 2) VIRTUAL)",
+    "postgresql": "CREATE TABLE g (id integer PRIMARY KEY, a integer, twice integer GENERATED ALWAYS AS (a * 2) STORED)",
+    "mysql": "CREATE TABLE g (id INT PRIMARY KEY, a INT, twice INT GENERATED ALWAYS AS (a * 2) STORED)",
+}
+
+
+def test_computed_columns_are_filled_by_the_database_and_refused_from_the_source(
+    db: Any, target_url: str, engine: str
+) -> None:
+    db.execute(COMPUTED[engine])
+    report = laden.load({"g": pa.table({"id": [1], "a": [21]})}, target_url)
+    assert report.ok, str(report)
+    assert rows(db, "g") == [(1, 21, 42)]
+    report = laden.load({"g": pa.table({"id": [2], "a": [1], "twice": [5]})}, target_url)
+    assert not report.ok
+    assert "column 'twice' of table 'g' is computed by the database" in (report.targets[0].error or "")

@@ -210,6 +210,13 @@ def match_columns(source: pa.Schema, table: Table, caps: Capabilities, *, target
                 target=target,
                 table=table.name,
             )
+        if col.computed:
+            raise SchemaMismatchError(
+                f"{target}: column {col.name!r} of table {table.name!r} is computed by the database "
+                "(GENERATED ALWAYS); drop it from the source",
+                target=target,
+                table=table.name,
+            )
         if col.name in used:
             raise SchemaMismatchError(
                 f"{target}: two source columns map to column {col.name!r} of table {table.name!r}",

@@ -44,6 +44,9 @@ class Column:
     default: str | None = None
     #: identity / serial / autoincrement: the database fills it when absent
     generated: bool = False
+    #: computed by the database from other columns (GENERATED ALWAYS AS ...): never written;
+    #: PostgreSQL ``GENERATED ALWAYS AS IDENTITY`` counts too, since it refuses given values
+    computed: bool = False
     #: characters for strings, bytes for binary; None when unbounded
     max_length: int | None = None
     #: decimal precision and scale

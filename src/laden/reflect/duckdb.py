@@ -124,6 +124,7 @@ def _column(row: tuple[Any, ...]) -> Column:
         nullable=as_bool(nullable),
         default=default,
         generated=computed or (default is not None and default.lower().startswith("nextval(")),
+        computed=computed,
         **details,
     )
 

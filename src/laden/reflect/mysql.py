@@ -194,6 +194,7 @@ def _column(row: tuple[Any, ...], is_json: bool, mariadb: bool) -> Column:
         nullable=_text(nullable).upper() == "YES",
         default=None if computed else _default(default, extra, data_type, mariadb),
         generated=computed or "auto_increment" in extra,
+        computed=computed,
         **details,
     )
 

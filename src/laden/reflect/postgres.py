@@ -170,6 +170,7 @@ def _column(row: tuple[Any, ...]) -> Column:
         nullable=not notnull,
         default=None if default is None else str(default),
         generated=generated,
+        computed=bool(generated_expr) or identity == "a",
         **extra,
     )
 

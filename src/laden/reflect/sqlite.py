@@ -123,6 +123,7 @@ def _add_columns(
                 nullable=not (as_int(notnull) or alias or (as_int(pk) and table in without_rowid)),
                 default=None if computed or default is None else str(default),
                 generated=alias or computed,
+                computed=computed,
                 **details,
             )
         )

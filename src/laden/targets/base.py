@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -37,10 +38,22 @@ class Isolation(str, enum.Enum):
     PRECHECK = "precheck"
 
 
+#: where the engines name the column in a refusal (SQLite, PostgreSQL's DETAIL, MySQL)
+_COLUMN_IN_MESSAGE = (
+    re.compile(r"constraint failed: [^\s,]+?\.([^\s,.]+)"),
+    re.compile(r"Key \(([^,)]+)[,)]"),
+    re.compile(r"FOREIGN KEY \(`([^`]+)`"),
+    re.compile(r"[Cc]olumn '([^']+)'"),
+)
+
+
 class DataError(Exception):
     """The database refused the data of one write (constraint, type, value). Internal to laden."""
 
     def __init__(self, message: str, column: str | None = None) -> None:
+        if column is None:
+            found = (p.search(message) for p in _COLUMN_IN_MESSAGE)
+            column = next((m.group(1) for m in found if m), None)
         self.column = column
         super().__init__(message)
 
