@@ -520,3 +520,40 @@ def test_computed_columns_are_filled_by_the_database_and_refused_from_the_source
     report = laden.load({"g": pa.table({"id": [2], "a": [1], "twice": [5]})}, target_url)
     assert not report.ok
     assert "column 'twice' of table 'g' is computed by the database" in (report.targets[0].error or "")
+
+
+# each kind of bad row, alone at source row 3, in fail mode: the error names it, nothing is committed
+BAD_KINDS = {
+    "cast": ({"customer_id": "one"}, "customer_id", "cannot convert 'one'"),
+    "not_null": ({"customer_id": None}, "customer_id", "NULL in NOT NULL column"),
+    "duplicate_key": ({"id": "30"}, None, ""),
+    "fk_orphan": ({"customer_id": "99"}, None, ""),
+    "too_many_decimals": ({"total": "1.999"}, "total", "cannot convert '1.999'"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_KINDS))
+def test_each_kind_of_bad_row_fails_the_target_naming_row_3(db: Any, target_url: str, kind: str) -> None:
+    create_shop(db)
+    assert laden.load({"customers": CUSTOMERS}, target_url).ok
+    change, column, reason = BAD_KINDS[kind]
+    good = {
+        "id": ["30", "31", "32", "33"],
+        "customer_id": ["1", "2", "3", "1"],
+        "total": ["1.00"] * 4,
+        "note": ["n"] * 4,
+    }
+    for name, value in change.items():
+        good[name][2] = value
+    report = laden.load({"orders": pa.table(good)}, target_url, batch_size=2)
+    assert not report.ok
+    error = report.targets[0].error or ""
+    assert "table 'orders', row 3" in error, error
+    if column:
+        assert f"column {column!r}" in error, error
+    assert reason in error
+    assert db.count("orders") == 0
+    report = laden.load({"orders": pa.table(good)}, target_url, on_error="reject", batch_size=2)
+    assert report.ok, str(report)
+    assert [r.row for r in report.targets[0].rejects] == [3]
+    assert db.count("orders") == 3
