@@ -505,7 +505,7 @@ def test_distribute_one_failing_target_does_not_stop_the_others(sqlite_url: str,
 COMPUTED = {
     "sqlite": "CREATE TABLE g (id INTEGER PRIMARY KEY, a INTEGER, twice INTEGER GENERATED ALWAYS AS (a * 2) STORED)",
     "duckdb": "CREATE TABLE g (id INTEGER PRIMARY KEY, a INTEGER, twice INTEGER GENERATED ALWAYS AS (a * 2) VIRTUAL)",
-    "postgresql": "CREATE TABLE g (id integer PRIMARY KEY, a integer, twice integer GENERATED ALWAYS AS (a * 2) STORED)",
+    "postgresql": "CREATE TABLE g (id int PRIMARY KEY, a int, twice int GENERATED ALWAYS AS (a * 2) STORED)",
     "mysql": "CREATE TABLE g (id INT PRIMARY KEY, a INT, twice INT GENERATED ALWAYS AS (a * 2) STORED)",
 }
 
