@@ -6,6 +6,7 @@ import decimal
 import gzip
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +176,24 @@ def test_spool_resumes_after_early_stop(tmp_path: Path) -> None:
         assert read_all(ds["t"]).equals(ROWS)
         assert read_all(ds["t"]).equals(ROWS)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_spool_failure_is_not_replayed_as_complete(tmp_path: Path) -> None:
+    def failing() -> Any:
+        yield ROWS.to_batches(max_chunksize=2)[0]
+        raise pa.ArrowInvalid("boom")
+
+    reader = pa.RecordBatchReader.from_batches(ROWS.schema, failing())
+    with as_dataset(reader, table="t").spooled(str(tmp_path)) as ds:
+        with pytest.raises(SourceError, match="boom"):
+            list(ds["t"].batches(10))
+        with pytest.raises(SourceError, match=r"failed while being read: .*boom"):
+            list(ds["t"].batches(10))
+
+
+def test_spooled_without_one_shot_sources(tmp_path: Path) -> None:
+    ds = as_dataset(ROWS, table="t").spooled(str(tmp_path))
+    assert ds["t"].replayable and list(tmp_path.iterdir()) == []
 
 
 # -- directories and lists of paths ---------------------------------------------------------------
@@ -369,6 +388,22 @@ def test_parquet_memory_bounded(tmp_path: Path) -> None:
     assert peak < 64 << 20
 
 
+def test_csv_read_ahead_is_bounded(tmp_path: Path) -> None:
+    # pyarrow's CSV reader reads up to 32 blocks ahead on a background thread, however slow the
+    # consumer: the block size must keep that small. (Pausing only gives the thread time to run.)
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"a,b,c\n" + b"12345,some text here,2.5\n" * 4_000_000)  # 100 MB
+    baseline = pa.total_allocated_bytes()
+    peak, rows = 0, 0
+    for i, batch in enumerate(only(as_dataset(path)).batches(50_000)):
+        if i == 1:
+            time.sleep(0.5)
+        rows += batch.num_rows
+        peak = max(peak, pa.total_allocated_bytes() - baseline)
+    assert rows == 4_000_000
+    assert peak < 64 << 20
+
+
 def test_arrow_ipc_file_and_stream(tmp_path: Path) -> None:
     with pa.OSFile(str(tmp_path / "f.arrow"), "wb") as sink, pa.ipc.new_file(sink, ROWS.schema) as w:
         w.write_table(ROWS, max_chunksize=2)
@@ -398,7 +433,7 @@ def test_jsonl_missing_keys_and_nested(tmp_path: Path) -> None:
 
 
 def test_jsonl_compressed_and_large_row(tmp_path: Path) -> None:
-    big = "x" * 10_000_000  # larger than two 4 MiB blocks
+    big = "x" * 10_000_000  # larger than the blocks: the reader must grow them
     with gzip.open(tmp_path / "t.jsonl.gz", "wt") as f:
         f.write('{"a": 1, "s": "small"}\n' + json.dumps({"a": 2, "s": big}) + "\n")
     table = read_all(only(as_dataset(tmp_path / "t.jsonl.gz")))

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 _HEX = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2").view(np.uint8).reshape(256, 2)
 _ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 _NEEDS_ESCAPE = r"[\\\t\n\r]"
+_SPECIAL = np.array([9, 10, 13, 92], dtype=np.uint8)
 
 #: turns one prepared column into its text form (nulls stay null)
 Formatter = Callable[[pa.Array], pa.Array]
@@ -41,18 +42,38 @@ def hex_strings(a: pa.Array) -> pa.Array:
     )
 
 
+def _has_special_bytes(s: pa.Array) -> bool:
+    """Any backslash, tab, newline or carriage return in the column? One pass over its bytes."""
+    if pa.types.is_large_string(s.type) or s.offset:
+        return bool(pc.any(pc.fill_null(pc.match_substring_regex(s, _NEEDS_ESCAPE), False)).as_py())
+    data = s.buffers()[2]
+    if data is None:
+        return False
+    offsets = np.frombuffer(s.buffers()[1], dtype=np.int32, count=len(s) + 1)
+    raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return bool(np.isin(raw, _SPECIAL).any())
+
+
 def escape_text(s: pa.Array) -> pa.Array:
     """Backslash-escape a string column for the tab-separated text format."""
-    if not pc.any(pc.fill_null(pc.match_substring_regex(s, _NEEDS_ESCAPE), False)).as_py():
+    if not pa.types.is_string(s.type) and not pa.types.is_large_string(s.type):
+        return s
+    if not _has_special_bytes(s):
         return s
     for old, new in _ESCAPES:
         s = pc.replace_substring(s, old, new)
     return s
 
 
-def tab_separated(columns: Sequence[pa.Array], null: str = "\\N") -> pa.Buffer:
-    """One buffer of tab-separated, newline-terminated rows; ``columns`` are already text."""
-    filled = [pc.fill_null(escape_text(c), null) for c in columns]
+def tab_separated(columns: Sequence[pa.Array], raw: Sequence[bool] | None = None, null: str = "\\N") -> pa.Buffer:
+    """One buffer of tab-separated, newline-terminated rows; ``columns`` are already text.
+
+    ``raw[i]`` says column i was text in the source (strings, JSON): only those can hold a
+    character that needs escaping; numbers, dates and hex never do.
+    """
+    filled = [
+        pc.fill_null(escape_text(c) if raw is None or raw[i] else c, null) for i, c in enumerate(columns)
+    ]
     rows = pc.binary_join_element_wise(*filled, "\t") if len(filled) > 1 else filled[0]
     lines = pc.binary_join_element_wise(rows, "", "\n")
     if isinstance(lines, pa.ChunkedArray):

@@ -11,7 +11,7 @@ File formats (chosen by suffix):
 * ``.parquet`` / ``.pq``: streamed with ``ParquetFile.iter_batches``.
 * ``.csv`` / ``.tsv``: every column is ``string``; an unquoted empty field is NULL, a quoted
   empty field ``""`` is the empty string (PostgreSQL's convention). Quoted fields may span lines.
-* ``.jsonl`` / ``.ndjson``: column types are inferred from the first block (4 MiB) of the file
+* ``.jsonl`` / ``.ndjson``: column types are inferred from the first 4 MiB of the file
   and then fixed (JSON strings that look like timestamps and all-null columns stay ``string``;
   nested objects and arrays become structs and lists). A later value that does not fit that
   schema (``1.5`` in an integer column, a key first seen later) is a :class:`SourceError`.
@@ -26,10 +26,8 @@ import contextlib
 import copy
 import os
 import re
-import shutil
 import sys
 import tempfile
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
 from typing import Any
@@ -50,15 +48,14 @@ _FORMATS = {
 _COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".lz4": "lz4"}
 _TEXT_FORMATS = ("csv", "tsv", "jsonl")
 SUPPORTED_SUFFIXES = (
-    ", ".join(_FORMATS)
-    + " (.csv, .tsv, .jsonl and .ndjson may be compressed: "
-    + ", ".join(_COMPRESSIONS)
-    + ")"
+    ", ".join(_FORMATS) + " (.csv, .tsv, .jsonl and .ndjson may be compressed: " + ", ".join(_COMPRESSIONS) + ")"
 )
-_BLOCK_SIZE = 4 << 20  # CSV / JSON block; grown (x8) when a single row is larger
+# CSV / JSON block size, grown (x4) when a row does not fit. pyarrow reads up to 32 blocks ahead
+# on a background thread (whatever the consumer's speed), so this bounds memory: keep it small.
+_BLOCK_SIZE = 1 << 20
 _MAX_BLOCK_SIZE = 1 << 30
 
-Batches = Callable[[int], Iterable[Any]]
+_Batches = Callable[[int], Iterable[Any]]
 
 
 class TableSource:
@@ -69,15 +66,7 @@ class TableSource:
     ``replayable`` is False (one-shot inputs; see :meth:`Dataset.spooled`).
     """
 
-    def __init__(
-        self,
-        name: str,
-        origin: str,
-        schema: Any,
-        batches: Batches,
-        *,
-        replayable: bool = True,
-    ) -> None:
+    def __init__(self, name: str, origin: str, schema: Any, batches: _Batches, *, replayable: bool = True) -> None:
         self.name = name
         self.origin = origin
         self.replayable = replayable
@@ -156,10 +145,12 @@ class Dataset(Mapping[str, TableSource]):
         (in ``directory`` or the system temp dir) while yielding them; later reads replay the
         files. :meth:`close` on the returned Dataset removes them.
         """
-        spool_dir = _SpoolDir(directory)
-        tables = [src if src.replayable else _Spool(src, spool_dir).source() for src in self.values()]
+        if all(src.replayable for src in self.values()):
+            return Dataset(self.values())
+        spool = tempfile.TemporaryDirectory(prefix="laden-spool-", dir=directory, ignore_cleanup_errors=True)
+        tables = [src if src.replayable else _Spool(src, spool.name, i).source() for i, src in enumerate(self.values())]
         result = Dataset(tables)
-        result._closers.append(spool_dir.close)
+        result._closers.append(spool.cleanup)
         return result
 
     def close(self) -> None:
@@ -217,9 +208,7 @@ def _single(data: object, name: str) -> TableSource:
     if _is_path(data):
         path = _fspath(data)
         if os.path.isdir(path):
-            raise SourceError(
-                f"{path} is a directory; it gives one table per file, so pass it without a table name"
-            )
+            raise SourceError(f"{path} is a directory; it gives one table per file, so pass it without a table name")
         return _file_source(path, name)
     if isinstance(data, (list, tuple)):
         return _pylist_source(data, name)
@@ -254,9 +243,7 @@ def _arrow_source(data: object, name: str) -> TableSource | None:
         return _table_source(pa.Table.from_batches([data]), name, f"Arrow record batch {name!r}")
     if isinstance(data, pa.RecordBatchReader):
         origin = f"Arrow stream {name!r}"
-        return TableSource(
-            name, origin, data.schema, lambda _size: _guarded(lambda: data, origin), replayable=False
-        )
+        return TableSource(name, origin, data.schema, lambda _size: _guarded(lambda: data, origin), replayable=False)
     padataset = sys.modules.get("pyarrow.dataset")
     if padataset is not None and isinstance(data, padataset.Dataset):
         origin = f"Arrow dataset {name!r}"
@@ -300,9 +287,7 @@ def _path_sources(path_like: object) -> list[TableSource]:
     names = sorted(e.name for e in os.scandir(path) if e.is_file() and not e.name.startswith("."))
     sources = [_file_source(os.path.join(path, n), None) for n in names if _file_kind(n) is not None]
     if not sources:
-        raise SourceError(
-            f"{path}: no supported files in this directory; supported suffixes: {SUPPORTED_SUFFIXES}"
-        )
+        raise SourceError(f"{path}: no supported files in this directory; supported suffixes: {SUPPORTED_SUFFIXES}")
     return sources
 
 
@@ -333,7 +318,7 @@ def _file_source(path: str, name: str | None) -> TableSource:
     if fmt == "parquet":
         return TableSource(name, path, lambda: _parquet_schema(path), partial(_parquet_batches, path))
     if fmt == "ipc":
-        return TableSource(name, path, lambda: _ipc_schema(path), lambda _size: _ipc_batches(path))
+        return TableSource(name, path, lambda: _open_ipc(path).schema, lambda _size: _ipc_batches(path))
     reader = _CsvFile(path, fmt, compression) if fmt != "jsonl" else _JsonFile(path, fmt, compression)
     return TableSource(name, path, reader.schema, reader.batches)
 
@@ -384,10 +369,6 @@ def _open_ipc(path: str) -> Any:
         return pa.ipc.open_stream(source)
 
 
-def _ipc_schema(path: str) -> pa.Schema:
-    return _open_ipc(path).schema
-
-
 def _ipc_batches(path: str) -> Iterator[pa.RecordBatch]:
     reader = _open_ipc(path)
     if isinstance(reader, pa.ipc.RecordBatchFileReader):
@@ -402,8 +383,8 @@ class _BlockTooSmall(Exception):
 class _TextFile:
     """A CSV or JSON Lines file read with pyarrow's block-wise streaming readers.
 
-    A row larger than the block size makes pyarrow fail ("straddling object"); then the block
-    size is grown and the file re-read, skipping the rows already yielded.
+    A row larger than about two blocks makes pyarrow fail ("straddling object"); then the
+    block size is grown and the file re-read, skipping the rows already yielded.
     """
 
     what = ""
@@ -411,6 +392,7 @@ class _TextFile:
     def __init__(self, path: str, fmt: str, compression: str | None) -> None:
         self.path, self.fmt, self.compression = path, fmt, compression
         self.block_size = _BLOCK_SIZE
+        self._schema: pa.Schema | None = None
 
     def _open(self, stream: Any, schema: pa.Schema | None) -> Any:
         """A streaming reader; with ``schema=None`` the reader used to discover the schema."""
@@ -431,30 +413,44 @@ class _TextFile:
             if "straddling object" in message:
                 raise _BlockTooSmall(message) from exc
             if message.startswith("Empty") and rows == 0:
-                raise SourceError(f"{self.path}: the file is empty; {self._needs_rows()}") from exc
+                needs = "at least one row" if self.fmt == "jsonl" else "a header line"
+                raise SourceError(f"{self.path}: the file is empty; a {self.what} file needs {needs}") from exc
             raise SourceError(f"{self.path}: cannot read {self.what}: {self._hint(message, rows)}") from exc
 
-    def _needs_rows(self) -> str:
-        if self.fmt == "jsonl":
-            return "a JSON Lines file needs at least one row to infer its columns"
-        return "a CSV file needs a header line with the column names"
+    @contextlib.contextmanager
+    def _reader(self, schema: pa.Schema | None) -> Iterator[list[Any]]:
+        """A one-element list holding an open reader (the caller must not keep other references).
+
+        pyarrow's readers read ahead on a background thread; destroying the reader waits for it.
+        Closing the file first would let a late read hit a re-used file descriptor.
+        """
+        with self._errors(0):
+            stream = pa.input_stream(self.path, compression=self.compression)
+        holder: list[Any] = []
+        try:
+            with self._errors(0):
+                holder.append(self._open(stream, schema))
+            yield holder
+        finally:
+            holder.clear()
+            stream.close()
 
     def _grow(self) -> None:
         if self.block_size >= _MAX_BLOCK_SIZE:
             raise SourceError(f"{self.path}: a row is larger than {_MAX_BLOCK_SIZE >> 20} MiB")
-        self.block_size *= 8
+        self.block_size *= 4
 
     def schema(self) -> pa.Schema:
-        while True:
+        while self._schema is None:
             try:
-                with self._errors(0), pa.input_stream(self.path, compression=self.compression) as stream:
-                    return self._final_schema(self._open(stream, None).schema)
+                with self._reader(None) as reader:
+                    self._schema = self._final_schema(reader[0].schema)
             except _BlockTooSmall:
                 self._grow()
+        return self._schema
 
     def batches(self, _batch_size: int) -> Iterator[pa.RecordBatch]:
-        schema = self.schema()
-        done = 0
+        schema, done = self.schema(), 0
         while True:
             skip = done
             try:
@@ -471,14 +467,10 @@ class _TextFile:
 
     def _read(self, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
         rows = 0
-        with self._errors(0):
-            stream = pa.input_stream(self.path, compression=self.compression)
-        with stream:
-            with self._errors(0):
-                reader = self._open(stream, schema)
+        with self._reader(schema) as reader:
             while True:
                 with self._errors(rows):
-                    batch = next(reader, None)
+                    batch = next(reader[0], None)
                 if batch is None:
                     return
                 rows += batch.num_rows
@@ -522,9 +514,9 @@ class _JsonFile(_TextFile):
     what = "JSON Lines"
 
     def _open(self, stream: Any, schema: pa.Schema | None) -> Any:
+        if schema is None:  # infer the column types from a bigger first block
+            return pajson.open_json(stream, read_options=pajson.ReadOptions(block_size=4 * self.block_size))
         read = pajson.ReadOptions(block_size=self.block_size, use_threads=False)
-        if schema is None:
-            return pajson.open_json(stream, read_options=read)
         parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
         return pajson.open_json(stream, read_options=read, parse_options=parse)
 
@@ -536,7 +528,7 @@ class _JsonFile(_TextFile):
         message = re.sub(r"in row (\d+)", lambda m: f"in data row {rows + int(m.group(1)) + 1}", message)
         return (
             f"{message}; the column types of a JSON Lines file are inferred from its first "
-            f"{self.block_size >> 20} MiB and later values must fit them (same keys, same types): "
+            f"{(4 * self.block_size) >> 20} MiB and later values must fit them (same keys, same types): "
             "put representative rows first or convert the file to Parquet"
         )
 
@@ -555,31 +547,6 @@ def _json_type(t: pa.DataType) -> pa.DataType:
 # -- spooling one-shot sources ---------------------------------------------------------------------
 
 
-class _SpoolDir:
-    """A lazily created temporary directory, removed by :meth:`close` or at exit."""
-
-    def __init__(self, parent: str | None) -> None:
-        self._parent = parent
-        self.path: str | None = None
-        self.closed = False
-        self._count = 0
-        self._finalizer: weakref.finalize[Any, Any] | None = None
-
-    def new_file(self) -> str:
-        if self.closed:
-            raise SourceError("the spooled Dataset was closed; its temporary files are gone")
-        if self.path is None:
-            self.path = tempfile.mkdtemp(prefix="laden-spool-", dir=self._parent)
-            self._finalizer = weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
-        self._count += 1
-        return os.path.join(self.path, f"{self._count}.arrows")
-
-    def close(self) -> None:
-        self.closed = True
-        if self._finalizer is not None:
-            self._finalizer()
-
-
 class _Spool:
     """Tees a one-shot source into IPC stream segments while it is read; replays them later.
 
@@ -587,8 +554,8 @@ class _Spool:
     stream where it stopped, so no row is lost or repeated.
     """
 
-    def __init__(self, source: TableSource, spool_dir: _SpoolDir) -> None:
-        self._source, self._dir = source, spool_dir
+    def __init__(self, source: TableSource, directory: str, index: int) -> None:
+        self._source, self._dir, self._index = source, directory, index
         self._segments: list[str] = []
         self._upstream: Iterator[pa.RecordBatch] | None = None
         self._done = False
@@ -600,28 +567,24 @@ class _Spool:
         return TableSource(src.name, src.origin, src.schema, self._batches)
 
     def _batches(self, batch_size: int) -> Iterator[pa.RecordBatch]:
-        if self._dir.closed:
+        if not os.path.isdir(self._dir):
             raise SourceError(f"{self._source.origin}: the spooled Dataset was closed")
+        if self._error is not None:
+            raise SourceError(f"{self._source.origin} failed while being read: {self._error}") from self._error
         for path in list(self._segments):
             with pa.OSFile(path) as file:
                 yield from pa.ipc.open_stream(file)
-        if self._error is not None:
-            raise SourceError(
-                f"{self._source.origin} failed while being read: {self._error}"
-            ) from self._error
         if not self._done:
             yield from self._pull(batch_size)
 
     def _pull(self, batch_size: int) -> Iterator[pa.RecordBatch]:
         if self._busy:
-            raise UsageError(
-                f"{self._source.origin}: a one-shot source cannot be read by two readers at once"
-            )
+            raise UsageError(f"{self._source.origin}: a one-shot source cannot be read by two readers at once")
         self._busy = True
         try:
             if self._upstream is None:
                 self._upstream = self._source.batches(batch_size)
-            path = self._dir.new_file()
+            path = os.path.join(self._dir, f"{self._index}.{len(self._segments)}.arrows")
             self._segments.append(path)
             with pa.OSFile(path, "wb") as sink, pa.ipc.new_stream(sink, self._source.schema()) as writer:
                 for batch in self._upstream:

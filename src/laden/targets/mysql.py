@@ -160,7 +160,9 @@ class MySQLBackend(SqlBackend):
     def _load_data(self, table: str, batch: pa.RecordBatch) -> None:
         import pymysql
 
-        payload = tab_separated([mysql_text(batch.column(i)) for i in range(batch.num_columns)])
+        payload = tab_separated(
+            [mysql_text(c) for c in batch.columns], [pa.types.is_string(c.type) for c in batch.columns]
+        )
         targets, sets = [], []
         for i, f in enumerate(batch.schema):
             if pa.types.is_binary(f.type):

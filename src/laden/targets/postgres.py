@@ -20,12 +20,13 @@ if TYPE_CHECKING:
 
 
 def pg_text(arr: pa.Array) -> pa.Array:
-    """One cast column as PostgreSQL's text input (NULLs stay null)."""
+    """One cast column as PostgreSQL's text input (NULLs stay null). Only string columns still
+    need COPY escaping afterwards; everything made here is already safe."""
     t = arr.type
     if pa.types.is_boolean(t):
         return pc.if_else(arr, "t", "f")
-    if pa.types.is_binary(t):
-        return pc.binary_join_element_wise("\\x", hex_strings(arr), "")
+    if pa.types.is_binary(t):  # bytea hex input, its backslash already escaped for COPY's text format
+        return pc.binary_join_element_wise("\\\\x", hex_strings(arr), "")
     if pa.types.is_string(t):
         return arr
     return pc.cast(arr, pa.string())
@@ -106,7 +107,9 @@ class PostgresBackend(SqlBackend):
         return super().translate(exc)
 
     def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch) -> None:
-        payload = tab_separated([pg_text(batch.column(i)) for i in range(batch.num_columns)])
+        payload = tab_separated(
+            [pg_text(c) for c in batch.columns], [pa.types.is_string(c.type) for c in batch.columns]
+        )
         names = [f.name for f in batch.schema]
         try:
             with (
