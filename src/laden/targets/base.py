@@ -75,21 +75,36 @@ class SqlBackend(ABC):
         #: SQL names of the temporary staging tables this session made
         self.staging_tables: set[str] = set()
 
+    # -- transactions -----------------------------------------------------------------------
+    #: the statement that opens the load's transaction
+    begin_sql: ClassVar[str] = "BEGIN"
+    conn: Any
+
+    def begin(self) -> None:
+        self.execute(self.begin_sql)
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        """Roll back, if there is still a connection and a transaction to roll back."""
+        if not self.is_open():
+            return
+        try:
+            self._execute("ROLLBACK", ())
+        except Exception as exc:
+            if "no transaction" not in str(exc).lower():
+                raise self.translate(exc) from exc
+
+    def is_open(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.conn.close()
+
     # -- driver hooks -------------------------------------------------------------------
     @abstractmethod
     def connect(self) -> None: ...
-
-    @abstractmethod
-    def close(self) -> None: ...
-
-    @abstractmethod
-    def begin(self) -> None: ...
-
-    @abstractmethod
-    def commit(self) -> None: ...
-
-    @abstractmethod
-    def rollback(self) -> None: ...
 
     @abstractmethod
     def _execute(self, sql: str, params: Sequence[Any]) -> int: ...

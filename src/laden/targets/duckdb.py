@@ -30,6 +30,7 @@ class DuckDBBackend(SqlBackend):
     caps = Capabilities(cycle_methods=(CycleMethod.LEVELS, CycleMethod.TWO_PHASE), fold_case=True)
     isolation = Isolation.PRECHECK
     bulk_path = "Arrow scan INSERT"
+    begin_sql = "BEGIN TRANSACTION"
 
     def connect(self) -> None:
         try:
@@ -42,22 +43,6 @@ class DuckDBBackend(SqlBackend):
             raise ConnectError(f"cannot open {self.name}: {exc}", target=self.name) from exc
         self.schema: Schema | None = None
         self.cleared: set[str] = set()
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def begin(self) -> None:
-        self.execute("BEGIN TRANSACTION")
-
-    def commit(self) -> None:
-        self.execute("COMMIT")
-
-    def rollback(self) -> None:
-        try:
-            self._execute("ROLLBACK", ())
-        except Exception as exc:
-            if "no transaction is active" not in str(exc).lower():
-                raise self.translate(exc) from exc
 
     def _execute(self, sql: str, params: Sequence[Any]) -> int:
         cur = self.conn.execute(sql, list(params) if params else None)

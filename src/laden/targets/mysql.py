@@ -71,6 +71,7 @@ class MySQLBackend(SqlBackend):
     quote_char = "`"
     placeholder = "%s"
     bulk_path = "LOAD DATA LOCAL INFILE"
+    begin_sql = "START TRANSACTION"
 
     def connect(self) -> None:
         try:
@@ -98,18 +99,8 @@ class MySQLBackend(SqlBackend):
             ) from exc
         self.execute(f"SET SESSION sql_mode = '{_SQL_MODE}', time_zone = '+00:00'")
 
-    def close(self) -> None:
-        self.conn.close()
-
-    def begin(self) -> None:
-        self.execute("START TRANSACTION")
-
-    def commit(self) -> None:
-        self.execute("COMMIT")
-
-    def rollback(self) -> None:
-        if self.conn.open:
-            self.execute("ROLLBACK")
+    def is_open(self) -> bool:
+        return bool(self.conn.open)
 
     def _execute(self, sql: str, params: Sequence[Any]) -> int:
         with self.conn.cursor() as cur:

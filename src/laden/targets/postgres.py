@@ -67,18 +67,8 @@ class PostgresBackend(SqlBackend):
                 target=self.name,
             ) from exc
 
-    def close(self) -> None:
-        self.conn.close()
-
-    def begin(self) -> None:
-        self.execute("BEGIN")
-
-    def commit(self) -> None:
-        self.execute("COMMIT")
-
-    def rollback(self) -> None:
-        if not self.conn.closed:
-            self.execute("ROLLBACK")
+    def is_open(self) -> bool:
+        return not self.conn.closed
 
     def _execute(self, sql: str, params: Sequence[Any]) -> int:
         with self.conn.cursor() as cur:

@@ -37,6 +37,7 @@ class SQLiteBackend(SqlBackend):
     engine = Engine.SQLITE
     caps = Capabilities(cycle_methods=(CycleMethod.DEFERRED,), defers_any_fk=True, fold_case=True)
     bulk_path = "ADBC bulk ingest"
+    begin_sql = "BEGIN IMMEDIATE"  # take the write lock at the start, not halfway through
 
     def connect(self) -> None:
         try:
@@ -55,25 +56,6 @@ class SQLiteBackend(SqlBackend):
             raise ConnectError(f"cannot open {self.name}: {exc}", target=self.name) from exc
         self.execute("PRAGMA foreign_keys = ON")
         self.execute("PRAGMA busy_timeout = 10000")
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def begin(self) -> None:
-        self.execute("BEGIN IMMEDIATE")
-
-    def commit(self) -> None:
-        self.execute("COMMIT")
-
-    def rollback(self) -> None:
-        self._execute_quiet("ROLLBACK")
-
-    def _execute_quiet(self, sql: str) -> None:
-        try:
-            self._execute(sql, ())
-        except Exception as exc:
-            if "no transaction is active" not in str(exc):
-                raise self.translate(exc) from exc
 
     def _execute(self, sql: str, params: Sequence[Any]) -> int:
         cur = self.conn.cursor()
