@@ -34,6 +34,8 @@ class Cycle:
 
     def describe(self) -> str:
         fks = "; ".join(e.fk.describe(e.child) for e in self.edges)
+        if len(self.tables) == 1:
+            return f"self-reference {fks}"
         return f"cycle {' <-> '.join(self.tables)} via {fks}"
 
 

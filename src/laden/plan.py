@@ -52,6 +52,14 @@ class CycleMethod(str, enum.Enum):
     TWO_PHASE = "two_phase"
 
 
+_HOW = {
+    CycleMethod.DEFERRED: "FK checks deferred to commit, then verified (deferred)",
+    CycleMethod.CHECKS_OFF: "FK checks off while loading it, then verified before commit (checks_off)",
+    CycleMethod.LEVELS: "rows inserted level by level, parents before children (levels)",
+    CycleMethod.TWO_PHASE: "FK columns written NULL first, then set once all its rows are in (two_phase)",
+}
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a backend can do; the planner decides with nothing else."""
@@ -185,7 +193,7 @@ def build_plan(
         broken = tuple(sorted({c for e in deferred if e.child == tname for c in e.fk.columns}))
         plans.append(TablePlan(name, table, columns, keys, method, broken))
     clear: tuple[str, ...] = ()
-    notes: list[str] = [c.describe() + f": loaded with {cycle_plans[c.tables][0].value}" for c in order.cycles]
+    notes = [f"{c.describe()}: {_HOW[cycle_plans[c.tables][0]]}" for c in order.cycles]
     if options.strategy is Strategy.TRUNCATE_INSERT:
         clear, more = _clear_order(order.clear_order(), schema, options, target)
         notes.extend(more)
