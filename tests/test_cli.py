@@ -167,3 +167,32 @@ def test_mysql_without_local_infile_falls_back_to_insert_and_says_so(mysql_url: 
     assert db.count("customers") == 2000
     assert db.query("SELECT DISTINCT name FROM customers") == [("n'\\\t\"x",)]
     assert "refuses LOAD DATA" in str(report)
+
+
+def test_sigterm_cancels_rolls_back_and_reports(sqlite_url: str, make_db: Any, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    db = make_db(sqlite_url)
+    db.execute("CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT)")
+    src = tmp_path / "big.parquet"
+    n = 400_000
+    pq.write_table(pa.table({"id": range(n), "v": ["x" * 20] * n}), src)
+    proc = subprocess.Popen(
+        [*LADEN, "load", str(src), "--to", sqlite_url, "--batch-size", "200", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    journal = Path(db.path + "-journal")
+    deadline = time.monotonic() + 60
+    while not journal.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)  # the rollback journal appears with the first written batch
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    report = json.loads(out)
+    assert report["status"] == "cancelled"
+    assert report["targets"][0]["tables"][0]["status"] == "cancelled"
+    assert "cancelling" in err
+    assert db.count("big") == 0

@@ -141,18 +141,27 @@ def _load(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     load_id = new_load_id()
     if args.on_error == "reject":
         kwargs["rejects"] = args.rejects or f"laden-rejects-{load_id}.jsonl"
-    cancel = CancelToken()
-    signal.signal(signal.SIGTERM, lambda *_: cancel.cancel())
+    cancel = _cancel_on_signals(err)
     progress = Progress(err) if err.isatty() and not args.json else None
-    try:
-        report = api.distribute(
-            data, args.targets, table=args.table, progress=progress, cancel=cancel, load_id=load_id, **kwargs
-        )
-    except KeyboardInterrupt:
-        err.write("interrupted\n")
-        return EXIT_FAILED
+    report = api.distribute(
+        data, args.targets, table=args.table, progress=progress, cancel=cancel, load_id=load_id, **kwargs
+    )
     _render_report(report, args.json, out)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _cancel_on_signals(err: TextIO) -> CancelToken:
+    """SIGTERM or a first Ctrl-C cancel the load cleanly (rollback, report); a second Ctrl-C kills."""
+    cancel = CancelToken()
+
+    def handler(signum: int, _frame: object) -> None:
+        err.write("\ncancelling: rolling back (Ctrl-C again to abort at once)\n")
+        cancel.cancel()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return cancel
 
 
 def _render_report(report: Report, as_json: bool, out: TextIO) -> None:
