@@ -557,3 +557,20 @@ def test_each_kind_of_bad_row_fails_the_target_naming_row_3(db: Any, target_url:
     assert report.ok, str(report)
     assert [r.row for r in report.targets[0].rejects] == [3]
     assert db.count("orders") == 3
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgresql", "mysql"], indirect=True)
+def test_schema_in_the_url_selects_the_namespace(db: Any, target_url: str, engine: str) -> None:
+    other = "sales"
+    db.execute(f"CREATE {'DATABASE' if engine == 'mysql' else 'SCHEMA'} {other}")
+    try:
+        db.execute(ddl(engine, f"CREATE TABLE {other}.customers (id {{bigint}} PRIMARY KEY, name {{text}} NOT NULL)"))
+        create_shop(db)  # a customers table in the default namespace too
+        sep = "&" if "?" in target_url else "?"
+        report = laden.load({"customers": CUSTOMERS.drop_columns(["email"])}, f"{target_url}{sep}schema={other}")
+        assert report.ok, str(report)
+        assert db.query(f"SELECT COUNT(*) FROM {other}.customers") == [(3,)]
+        assert db.count("customers") == 0
+    finally:
+        if engine == "mysql":
+            db.execute(f"DROP DATABASE {other}")
