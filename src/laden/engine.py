@@ -319,7 +319,7 @@ class TargetLoad:
         if self.backend.isolation is Isolation.PRECHECK:
             bad = self.backend.precheck_staged(tp, staging, check_keys=not upsert)
             self._reject_staged(st, [(b.index, b.column, b.reason) for b in bad])
-        filters = [""]
+        filters, levels = [""], ""
         if tp.cycle_method is CycleMethod.LEVELS:
             fk = next(fk for fk in tp.table.foreign_keys if fk.ref_table == tp.table.name)
             levels, deepest, loose = self.backend.staged_levels(tp.table, staging, fk)
@@ -336,6 +336,12 @@ class TargetLoad:
                 return self.backend.merge(tp.table, staging, tp.target_columns, tp.keys, where)
             return self.backend.insert_from_staging(tp.table, staging, tp.target_columns, where, tp.deferred_columns)
 
+        self._run_filters(st, statement, filters)
+        if levels:
+            self.backend.drop_staging(levels)
+
+    def _run_filters(self, st: TableState, statement: Callable[[str], object], filters: list[str]) -> None:
+        """Run ``statement`` over all staged rows once per filter (one per level, or one in all)."""
         lo, hi = st.first_row, st.next_row
         for extra in filters:
             if self.backend.isolation is Isolation.PRECHECK:
