@@ -9,6 +9,8 @@ MySQL's LOAD DATA, not at all) are done here: NOT NULL, string length, numeric r
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ ArrayFn = Callable[[pa.Array], pa.Array]
 
 _TRUE = pa.array(["true", "t", "1", "yes", "y", "on"])
 _FALSE = pa.array(["false", "f", "0", "no", "n", "off"])
+_TIMES = (TypeKind.TIME, TypeKind.TIMESTAMP, TypeKind.TIMESTAMP_TZ)
 _INT_RANGE = {24: (-(2**23), 2**23 - 1)}
 _UINT_RANGE = {24: (0, 2**24 - 1)}
 
@@ -93,19 +96,30 @@ def cast_column(arr: pa.Array, col: Column) -> tuple[pa.Array, list[BadValue]]:
 def _caster(source: pa.DataType, target: pa.DataType, col: Column) -> ArrayFn:
     k = col.kind
     is_str = pa.types.is_string(source)
-    if k is TypeKind.BOOLEAN and (is_str or pa.types.is_integer(source)):
+    if pa.types.is_duration(source) or pa.types.is_interval(source):
+        raise TypeError(
+            f"Arrow {source} (a duration) has no loss-free form for {col.type}; convert it to a number of "
+            "seconds or microseconds (or text) in the source"
+        )
+    if k is TypeKind.BOOLEAN and (is_str or pa.types.is_integer(source) or pa.types.is_floating(source)):
         return _to_bool
     if k is TypeKind.TIME and is_str:
         return _str_to_time
-    if k is TypeKind.TIMESTAMP_TZ and is_str:
-        return _str_to_timestamptz
+    if k is TypeKind.TIME and pa.types.is_timestamp(source):
+        raise TypeError(f"a timestamp has a date that {col.type} would drop; take the time of day in the source")
+    if k is TypeKind.DATE and pa.types.is_timestamp(source):
+        return _ts_to_date
+    if k in (TypeKind.TIMESTAMP, TypeKind.TIMESTAMP_TZ) and is_str:
+        return _str_to_timestamp if k is TypeKind.TIMESTAMP else _str_to_timestamptz
     if k is TypeKind.TIMESTAMP and pa.types.is_timestamp(source) and source.tz is not None:
+        # an instant into a column without zone: its UTC wall time (what PostgreSQL does in a UTC session)
         return lambda a: pc.cast(pc.cast(a, pa.timestamp(source.unit, "UTC")), pa.timestamp("us", "UTC")).cast(target)
     if k is TypeKind.JSON and (pa.types.is_nested(source) or pa.types.is_map(source)):
         return _to_json
     if k is TypeKind.UUID:
         return _to_uuid
-    if pa.types.is_decimal(target) and pa.types.is_floating(source):
+    if pa.types.is_decimal(target) and (pa.types.is_floating(source) or pa.types.is_integer(source)):
+        # through text: exact digits, and Arrow's int->decimal cast demands a precision for the whole type
         return lambda a: pc.cast(pc.cast(a, pa.string()), target)
     if pa.types.is_string(target) and not is_str and pa.types.is_nested(source):
         return _to_json
@@ -139,7 +153,11 @@ def _bisect(arr: pa.Array, fn: ArrayFn, col: Column, target: pa.DataType) -> tup
     mask = np.zeros(len(arr), dtype=bool)
     mask[bad_idx] = True
     cleaned = pc.if_else(pa.array(mask), pa.nulls(len(arr), arr.type), arr)
-    out = fn(cleaned)
+    try:
+        out = fn(cleaned)
+    except (pa.ArrowInvalid, ValueError, OverflowError):
+        # every value converts alone but not all together (e.g. mixed spellings): one by one
+        out = pa.concat_arrays([fn(cleaned.slice(i, 1)) for i in range(len(cleaned))])
     return out, [BadValue(i, col.name, reasons[i]) for i in bad_idx]
 
 
@@ -173,6 +191,16 @@ def _checks(src: pa.Array, out: pa.Array, col: Column, skip: set[int]) -> list[B
             pc.fill_null(pc.greater(length, col.max_length), False),
             lambda i: f"value of {length[i].as_py()} {unit} is longer than {col.type} allows ({col.max_length})",
         )
+    if col.kind is TypeKind.FLOAT:
+        for mask, why in _float_losses(src, out):
+            add(mask, lambda i, why=why: f"{src[i].as_py()!r} {why} for {col.type}")  # type: ignore[misc]
+    if col.kind in _TIMES and col.time_precision is not None and col.time_precision < 6:
+        step = 10 ** (6 - col.time_precision)
+        us = np.asarray(pc.fill_null(pc.cast(out, pa.int64()), 0).to_numpy(zero_copy_only=False))
+        add(
+            pa.array(us % step != 0),
+            lambda i: f"{out[i].as_py()} has more fractional-second digits than {col.type} keeps (it would be rounded)",
+        )
     if col.kind is TypeKind.INTEGER and col.int_bits == 24:
         lo, hi = (_UINT_RANGE if col.unsigned else _INT_RANGE)[24]
         outside = pc.fill_null(pc.or_(pc.less(out, lo), pc.greater(out, hi)), False)
@@ -180,7 +208,30 @@ def _checks(src: pa.Array, out: pa.Array, col: Column, skip: set[int]) -> list[B
     return found
 
 
+def _float_losses(src: pa.Array, out: pa.Array) -> list[tuple[pa.Array, str]]:
+    """Rows where a float cast overflowed to infinity or underflowed to zero."""
+    got_inf = pc.fill_null(pc.is_inf(out), False)
+    got_zero = pc.fill_null(pc.equal(out, 0), False)
+    if pa.types.is_string(src.type):
+        said_inf = pc.fill_null(pc.match_substring_regex(src, r"(?i)^\s*[+-]?inf"), False)
+        said_zero = pc.fill_null(pc.match_substring_regex(src, r"^\s*[+-]?0*\.?0*([eE][+-]?\d+)?\s*$"), False)
+    elif pa.types.is_floating(src.type) or pa.types.is_integer(src.type) or pa.types.is_decimal(src.type):
+        wide = pc.cast(src, pa.float64(), safe=False)
+        said_inf = pc.fill_null(pc.is_inf(wide), False)
+        said_zero = pc.fill_null(pc.equal(wide, 0), False)
+    else:
+        return []
+    return [
+        (pc.and_(got_inf, pc.invert(said_inf)), "is out of range"),
+        (pc.and_(got_zero, pc.invert(said_zero)), "is too small (it would become 0)"),
+    ]
+
+
 def _to_bool(a: pa.Array) -> pa.Array:
+    if pa.types.is_floating(a.type):
+        if not pc.all(pc.or_(pc.is_in(a, pa.array([0.0, 1.0], a.type)), pc.is_null(a))).as_py():
+            raise pa.ArrowInvalid("only 0 and 1 are booleans")
+        return pc.cast(a, pa.bool_())
     if pa.types.is_integer(a.type):
         if not pc.all(pc.or_(pc.is_in(a, pa.array([0, 1], a.type)), pc.is_null(a))).as_py():
             raise pa.ArrowInvalid("only 0 and 1 are booleans")
@@ -198,12 +249,33 @@ def _str_to_time(a: pa.Array) -> pa.Array:
     return pc.cast(pc.cast(ts, pa.int64()), pa.time64("us"))
 
 
+_HAS_OFFSET = r"\d[T ]\d\d:\d\d(:\d\d(\.\d*)?)?\s*([Zz]|[+-]\d\d(:?\d\d)?)\s*$"
+
+
 def _str_to_timestamptz(a: pa.Array) -> pa.Array:
-    try:
-        return pc.cast(a, pa.timestamp("us", "UTC"))
-    except pa.ArrowInvalid:
-        # no offset in the text: a wall time taken as UTC
-        return pc.cast(pc.cast(a, pa.timestamp("us")), pa.timestamp("us", "UTC"))
+    """Text with or without an offset (mixed is fine); no offset means UTC."""
+    utc = pa.timestamp("us", "UTC")
+    has_offset = pc.fill_null(pc.match_substring_regex(a, _HAS_OFFSET), False)
+    if not pc.any(has_offset).as_py():
+        return pc.cast(pc.cast(a, pa.timestamp("us")), utc)
+    if pc.all(pc.or_(has_offset, pc.is_null(a))).as_py():
+        return pc.cast(a, utc)
+    none = pa.scalar(None, pa.string())
+    with_offset = pc.cast(pc.if_else(has_offset, a, none), utc)
+    wall = pc.cast(pc.cast(pc.if_else(has_offset, none, a), pa.timestamp("us")), utc)
+    return pc.if_else(has_offset, with_offset, wall)
+
+
+def _str_to_timestamp(a: pa.Array) -> pa.Array:
+    """Text into a column without zone: an offset is applied, giving UTC wall time."""
+    return pc.cast(_str_to_timestamptz(a), pa.timestamp("us"))
+
+
+def _ts_to_date(a: pa.Array) -> pa.Array:
+    us = np.asarray(pc.fill_null(pc.cast(pc.cast(a, pa.timestamp("us", a.type.tz)), pa.int64()), 0).to_numpy())
+    if (us % 86_400_000_000 != 0).any():
+        raise pa.ArrowInvalid("has a time of day that a date column would drop")
+    return pc.cast(a, pa.date32())
 
 
 def _to_uuid(a: pa.Array) -> pa.Array:
@@ -232,7 +304,15 @@ def _uuid_from_bytes(a: pa.Array) -> pa.Array:
 def _to_json(a: pa.Array) -> pa.Array:
     # Nested Arrow values have no vectorised JSON writer; this is the one per-row path and
     # only runs for nested source columns (struct, list, map).
-    return pa.array([None if v is None else json.dumps(v, default=str) for v in a.to_pylist()], pa.string())
+    return pa.array([None if v is None else json.dumps(v, default=_json_value) for v in a.to_pylist()], pa.string())
+
+
+def _json_value(v: object) -> object:
+    if isinstance(v, decimal.Decimal) and decimal.Decimal(repr(float(v))) == v:
+        return float(v)
+    if isinstance(v, dt.datetime | dt.date | dt.time):
+        return v.isoformat()
+    raise ValueError(f"{type(v).__name__} value {v!r} has no exact JSON form")
 
 
 def cast_batch(
