@@ -176,6 +176,12 @@ def test_two_table_cycle(db: Any, target_url: str, engine: str) -> None:
     assert not report.ok
     assert "missing" in (report.targets[0].error or "") or "foreign key" in (report.targets[0].error or "").lower()
     assert db.count("a") == 3 and db.count("b") == 3
+    # truncate_insert of the filled cycle: the old rows reference each other too
+    new_a = pa.table({"id": [7], "b_id": [70]})
+    new_b = pa.table({"id": [70], "a_id": [7]})
+    report = laden.load({"b": new_b, "a": new_a}, target_url, strategy="truncate_insert")
+    assert report.ok, str(report)
+    assert rows(db, "a") == [(7, 70)] and rows(db, "b") == [(70, 7)]
 
 
 def test_unloadable_cycle_fails_before_any_data_moves(postgres_url: str, make_db: Any) -> None:
@@ -574,3 +580,48 @@ def test_schema_in_the_url_selects_the_namespace(db: Any, target_url: str, engin
     finally:
         if engine == "mysql":
             db.execute(f"DROP DATABASE {other}")
+
+
+def test_initially_deferred_fk_outside_a_cycle_is_checked_per_row(postgres_url: str, make_db: Any) -> None:
+    db = make_db(postgres_url)
+    db.script(
+        "CREATE TABLE p (id bigint PRIMARY KEY);"
+        "CREATE TABLE c (id bigint PRIMARY KEY, p_id bigint REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED);"
+        "INSERT INTO p VALUES (1);"
+    )
+    report = laden.load({"c": pa.table({"id": [1, 2, 3], "p_id": [1, 99, 1]})}, postgres_url, on_error="reject")
+    assert report.ok, str(report)
+    assert [(r.row, r.column) for r in report.targets[0].rejects] == [(2, "p_id")]
+    assert rows(db, "c") == [(1, 1), (3, 1)]
+
+
+def test_fk_columns_missing_from_the_source_do_not_order_or_break_the_load(db: Any, target_url: str) -> None:
+    db.script(
+        ddl(
+            db.engine,
+            "CREATE TABLE employees (id {bigint} PRIMARY KEY, name {text} NOT NULL, "
+            "manager_id {bigint} REFERENCES employees(id));",
+        )
+    )
+    report = laden.load({"employees": pa.table({"id": [2, 1], "name": ["b", "a"]})}, target_url)
+    assert report.ok, str(report)
+    assert rows(db, "employees") == [(1, "a", None), (2, "b", None)]
+    assert report.targets[0].notes == []
+
+
+GENERATED_ID = {
+    "sqlite": "CREATE TABLE k (id INTEGER PRIMARY KEY, name TEXT)",
+    "duckdb": "CREATE SEQUENCE s; CREATE TABLE k (id BIGINT DEFAULT nextval('s') PRIMARY KEY, name VARCHAR)",
+    "postgresql": "CREATE TABLE k (id bigserial PRIMARY KEY, name text)",
+    "mysql": "CREATE TABLE k (id BIGINT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20))",
+}
+
+
+def test_upsert_keys_must_be_in_the_source(db: Any, target_url: str, engine: str) -> None:
+    db.script(GENERATED_ID[engine])
+    names = pa.table({"name": ["a", "b"]})
+    assert laden.load({"k": names}, target_url).ok  # append fills the generated key
+    report = laden.load({"k": names}, target_url, strategy="upsert")
+    assert not report.ok
+    assert "upsert into 'k' matches rows on (id) but the source has no column id" in (report.targets[0].error or "")
+    assert sorted(r[1] for r in rows(db, "k")) == ["a", "b"]

@@ -71,9 +71,7 @@ def tab_separated(columns: Sequence[pa.Array], raw: Sequence[bool] | None = None
     ``raw[i]`` says column i was text in the source (strings, JSON): only those can hold a
     character that needs escaping; numbers, dates and hex never do.
     """
-    filled = [
-        pc.fill_null(escape_text(c) if raw is None or raw[i] else c, null) for i, c in enumerate(columns)
-    ]
+    filled = [pc.fill_null(escape_text(c) if raw is None or raw[i] else c, null) for i, c in enumerate(columns)]
     rows = pc.binary_join_element_wise(*filled, "\t") if len(filled) > 1 else filled[0]
     lines = pc.binary_join_element_wise(rows, "", "\n")
     if isinstance(lines, pa.ChunkedArray):

@@ -134,35 +134,56 @@ class TargetLoad:
         return plan
 
     def _load(self, plan: LoadPlan) -> None:
-        for table in plan.clear:
-            self.backend.clear(table)
+        self._clear(plan)
         states = {tp.name: TableState(tp, self.report.table(tp.name)) for tp in plan.tables}
         position = {tp.table.name: i for i, tp in enumerate(plan.tables)}
         first = {c.tables: min(position[t] for t in c.tables) for c in plan.cycles}
         last = {c.tables: max(position[t] for t in c.tables) for c in plan.cycles}
         cycle_of = {t: c for c in plan.cycles for t in c.tables}
-        for c in plan.cycles:
-            if plan.tables[first[c.tables]].cycle_method is CycleMethod.DEFERRED:
-                self.backend.defer([e.fk for e in c.edges])
         for i, tp in enumerate(plan.tables):
             cycle: Cycle | None = cycle_of.get(tp.table.name)
-            members = [] if cycle is None else [plan.tables[position[t]] for t in cycle.tables]
-            if tp.cycle_method is CycleMethod.CHECKS_OFF and cycle and i == first[cycle.tables]:
-                self.backend.fk_checks(False)
+            if cycle is not None and i == first[cycle.tables]:
+                self._relax(cycle, tp.cycle_method)
             self._load_table(states[tp.name])
             if cycle is None or i != last[cycle.tables]:
                 continue
-            if tp.cycle_method is CycleMethod.CHECKS_OFF:
-                self.backend.fk_checks(True)
-                self._verify_fks(members, all_fks=True)
-            elif tp.cycle_method is CycleMethod.DEFERRED:
-                self._verify_fks(members, all_fks=False)
-            elif tp.cycle_method is CycleMethod.TWO_PHASE:
+            members = [plan.tables[position[t]] for t in cycle.tables]
+            if tp.cycle_method is CycleMethod.TWO_PHASE:
                 self._second_phase([states[m.name] for m in members])
+            elif tp.cycle_method in (CycleMethod.DEFERRED, CycleMethod.CHECKS_OFF):
+                self._verify_fks(members, all_fks=tp.cycle_method is CycleMethod.CHECKS_OFF)
+                self._restore(cycle, tp.cycle_method)
         for st in states.values():
             if st.staging:
                 self.backend.drop_staging(st.staging)
                 st.staging = None
+
+    def _clear(self, plan: LoadPlan) -> None:
+        """Clear children first; rows of a cycle reference each other, so its checks are relaxed meanwhile."""
+        if not plan.clear:
+            return
+        relaxed = [(c, tp.cycle_method) for c in plan.cycles for tp in plan.tables if tp.table.name == c.tables[0]]
+        for cycle, method in relaxed:
+            self._relax(cycle, method)
+        for tp in plan.tables:
+            if tp.deferred_columns:  # two-phase: cut the loop by clearing the nullable FK first
+                self.backend.set_null(tp.table, tp.deferred_columns)
+        for table in plan.clear:
+            self.backend.clear(table)
+        for cycle, method in relaxed:
+            self._restore(cycle, method)
+
+    def _relax(self, cycle: Cycle, method: CycleMethod | None) -> None:
+        if method is CycleMethod.DEFERRED:
+            self.backend.defer([e.fk for e in cycle.edges])
+        elif method is CycleMethod.CHECKS_OFF:
+            self.backend.fk_checks(False)
+
+    def _restore(self, cycle: Cycle, method: CycleMethod | None) -> None:
+        if method is CycleMethod.DEFERRED:
+            self.backend.undefer([e.fk for e in cycle.edges])
+        elif method is CycleMethod.CHECKS_OFF:
+            self.backend.fk_checks(True)
 
     # -- one table ----------------------------------------------------------------------------
     def _load_table(self, st: TableState) -> None:
@@ -278,7 +299,19 @@ class TargetLoad:
 
     def _stage(self, st: TableState, chunk: Chunk) -> None:
         data = chunk.data.add_column(0, ROW, pa.array(chunk.rows))
-        self._guard(lambda: self.backend.write(st.staging or "", (_ROW_COLUMN, *st.plan.target_columns), data))
+        columns = (_ROW_COLUMN, *st.plan.target_columns)
+        staging = st.staging or ""
+        if self.backend.isolation is Isolation.PRECHECK:
+            self._guard(lambda: self.backend.write(staging, columns, data))
+            return
+
+        def attempt(lo: int, hi: int) -> None:
+            self.backend.write(staging, columns, data.slice(lo, hi - lo))
+
+        def bad(i: int, err: DataError) -> None:
+            self._bad_row(st, int(chunk.rows[i]), err.column, str(err), chunk.source.slice(i, 1))
+
+        self._bisect(0, len(chunk), attempt, bad)
 
     def _guard(self, fn: Callable[[], object]) -> None:
         """Run a write that is not expected to fail on data; if it does, it is fatal."""
@@ -420,7 +453,12 @@ class TargetLoad:
                 self.report.notes.append(f"rollback failed: {rb}")
         cancelled = isinstance(exc, CancelledError)
         self.report.status = Status.CANCELLED if cancelled else Status.FAILED
-        message = str(exc) if isinstance(exc, LadenError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, LadenError):
+            message = str(exc)
+        elif isinstance(exc, DataError):
+            message = f"{self.backend.name}: {exc}"
+        else:
+            message = f"{type(exc).__name__}: {exc}"
         self.report.error = self.backend.clean(message)
         failing = getattr(exc, "table", None)
         for t in self.report.tables:

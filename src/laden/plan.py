@@ -8,6 +8,7 @@ key, a cycle the backend cannot load — is raised here, before the first row is
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from laden.errors import SchemaMismatchError, UnsupportedError, UsageError
-from laden.graph import Cycle, Edge, load_order, topo_order
+from laden.graph import Cycle, Edge, edges_of, load_order, topo_order
 from laden.schema import Column, Schema, Table
 
 
@@ -179,6 +180,10 @@ def build_plan(
     for key_table in options.keys:
         if key_table not in tables and key_table not in by_target:
             raise UsageError(f"--key given for table {key_table!r}, which is not in the dataset")
+    columns_of = {name: match_columns(sources[name], table, caps, target=target) for name, table in tables.items()}
+    everything = tables
+    # an FK whose columns the source does not fill constrains nothing this load writes
+    tables = {name: _written_fks(table, columns_of[name]) for name, table in tables.items()}
     order = load_order(list(tables.values()))
     by_table = {t.name: t for t in tables.values()}
     cycle_plans = {c.tables: _cycle_method(c, by_table, options, caps, target) for c in order.cycles}
@@ -188,16 +193,35 @@ def build_plan(
         table = tables[name]
         cycle = next((c for c in order.cycles if tname in c.tables), None)
         method, deferred = (None, ()) if cycle is None else cycle_plans[cycle.tables]
-        columns = match_columns(sources[name], table, caps, target=target)
+        columns = columns_of[name]
         keys = _keys(name, table, options, caps, target)
+        missing = [k for k in keys if k not in {c.target.name for c in columns}]
+        if options.strategy is Strategy.UPSERT and missing:
+            raise UsageError(
+                f"{target}: upsert into {table.name!r} matches rows on ({', '.join(keys)}) but the source has no "
+                f"column {', '.join(missing)}; add it to the source or give other keys"
+            )
         broken = tuple(sorted({c for e in deferred if e.child == tname for c in e.fk.columns}))
         plans.append(TablePlan(name, table, columns, keys, method, broken))
     clear: tuple[str, ...] = ()
     notes = [f"{c.describe()}: {_HOW[cycle_plans[c.tables][0]]}" for c in order.cycles]
     if options.strategy is Strategy.TRUNCATE_INSERT:
-        clear, more = _clear_order(order.clear_order(), schema, options, target)
+        broken_edges = [e for _, broken in cycle_plans.values() for e in broken]
+        kept = [e for e in edges_of(list(everything.values())) if e not in broken_edges]
+        parents_first = topo_order([tp.table.name for tp in plans], kept)
+        children_first = (
+            tuple(reversed(parents_first))
+            if parents_first is not None
+            else load_order(list(everything.values())).clear_order()
+        )
+        clear, more = _clear_order(children_first, schema, options, target)
         notes.extend(more)
     return LoadPlan(target, engine, options, tuple(plans), clear, order.cycles, tuple(notes))
+
+
+def _written_fks(table: Table, columns: Sequence[ColumnMap]) -> Table:
+    written = {c.target.name for c in columns}
+    return dataclasses.replace(table, foreign_keys=tuple(fk for fk in table.foreign_keys if set(fk.columns) <= written))
 
 
 def match_columns(source: pa.Schema, table: Table, caps: Capabilities, *, target: str) -> tuple[ColumnMap, ...]:

@@ -287,6 +287,14 @@ class SqlBackend(ABC):
         """Defer these FKs' checks to commit (CycleMethod.DEFERRED)."""
         ...
 
+    def undefer(self, fks: Sequence[ForeignKey]) -> None:
+        """Check these FKs immediately again (after a cycle is in; pending checks run now)."""
+
+    def set_null(self, table: Table, columns: Sequence[str]) -> None:
+        """Set ``columns`` NULL in every row (two-phase cycles, before clearing the tables)."""
+        sets = ", ".join(f"{self.quote(c)} = NULL" for c in columns)
+        self.execute(f"UPDATE {self.qualified(table.name)} SET {sets}")
+
     @abstractmethod
     def fk_checks(self, enabled: bool) -> None:
         """Switch the session's FK checks (CycleMethod.CHECKS_OFF)."""

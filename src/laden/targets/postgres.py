@@ -135,10 +135,22 @@ class PostgresBackend(SqlBackend):
             f"{matched}WHEN NOT MATCHED THEN INSERT ({self.cols(names)}) VALUES ({self.cols(names, 's.')})"
         )
 
+    def begin(self) -> None:
+        super().begin()
+        # FKs declared INITIALLY DEFERRED are checked per statement too, so bad rows are found
+        # where they are; only the FKs of a cycle are deferred, on purpose, while it loads
+        self.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
     def defer(self, fks: Sequence[ForeignKey]) -> None:
+        self._constraints(fks, "DEFERRED")
+
+    def undefer(self, fks: Sequence[ForeignKey]) -> None:
+        self._constraints(fks, "IMMEDIATE")
+
+    def _constraints(self, fks: Sequence[ForeignKey], mode: str) -> None:
         names = sorted({fk.name for fk in fks if fk.name})
         if names:
-            self.execute("SET CONSTRAINTS " + ", ".join(self.qualified(n) for n in names) + " DEFERRED")
+            self.execute("SET CONSTRAINTS " + ", ".join(self.qualified(n) for n in names) + f" {mode}")
 
     def fk_checks(self, enabled: bool) -> None:  # pragma: no cover - PostgreSQL never plans CHECKS_OFF
         raise DataError("PostgreSQL has no session switch for FK checks")

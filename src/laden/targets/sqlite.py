@@ -133,7 +133,10 @@ class SQLiteBackend(SqlBackend):
         return updated + inserted
 
     def defer(self, fks: Sequence[ForeignKey]) -> None:
-        self.execute("PRAGMA defer_foreign_keys = ON")
+        self.execute("PRAGMA defer_foreign_keys = ON")  # every FK: SQLite has no per-FK switch
+
+    def undefer(self, fks: Sequence[ForeignKey]) -> None:
+        self.execute("PRAGMA defer_foreign_keys = OFF")
 
     def fk_checks(self, enabled: bool) -> None:  # pragma: no cover - SQLite never plans CHECKS_OFF
         raise DataError("SQLite cannot switch FK checks inside a transaction")
