@@ -287,7 +287,7 @@ class SqlBackend(ABC):
         """Defer these FKs' checks to commit (CycleMethod.DEFERRED)."""
         ...
 
-    def undefer(self, fks: Sequence[ForeignKey]) -> None:
+    def undefer(self, fks: Sequence[ForeignKey]) -> None:  # noqa: B027 - only backends that defer need it
         """Check these FKs immediately again (after a cycle is in; pending checks run now)."""
 
     def set_null(self, table: Table, columns: Sequence[str]) -> None:
