@@ -117,6 +117,9 @@ def distribute(
     opts = options(**kwargs)
     report = Report(load_id or new_load_id())
     dataset = as_dataset(data, table=table)
+    if opts.rejects_path:  # this load's rejects only, from every target
+        with open(opts.rejects_path, "w", encoding="utf-8"):
+            pass
     with dataset.spooled() if len(targets) > 1 else dataset as ds:
         for url in targets:
             backend = backend_for(url)

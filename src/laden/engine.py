@@ -19,7 +19,7 @@ back; temporary tables vanish with the session.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -229,6 +229,10 @@ class TargetLoad:
                     target=self.backend.name,
                     table=tp.table.name,
                 ) from exc
+            refused = self.backend.refuse(tp.target_columns, data)
+            if refused:
+                known = {b.index for b in bad}
+                bad = sorted([*bad, *(r for r in refused if r.index not in known)], key=lambda b: b.index)
             chunk = Chunk(batch, data, rows)
             if bad and self.options.on_error is OnError.FAIL:
                 # write the good rows before the first bad value, so a database error among
@@ -386,7 +390,7 @@ class TargetLoad:
 
             self._bisect(lo, hi, lambda a, b, extra=extra: statement(self.backend.row_range(a, b) + extra), bad_row)  # type: ignore[misc]
 
-    def _reject_staged(self, st: TableState, bad: list[tuple[int, str | None, str]]) -> None:
+    def _reject_staged(self, st: TableState, bad: Sequence[tuple[int, str | None, str]]) -> None:
         staging = st.staging or ""
         for row, column, reason in bad:
             self._bad_row(st, row, column, reason, self.backend.staged_row(staging, st.plan.target_columns, row))
@@ -394,13 +398,22 @@ class TargetLoad:
             self.backend.delete_staged(staging, [row for row, _, _ in bad])
 
     def _drop_duplicates(self, st: TableState) -> None:
-        dups = self.backend.staged_duplicates(st.staging or "", st.plan.keys)
-        for row, first in dups:
-            values = self.backend.staged_row(st.staging or "", st.plan.target_columns, row)
-            key = ", ".join(f"{k}={values.get(k)!r}" for k in st.plan.keys)
-            self._bad_row(st, row, None, f"duplicate key ({key}): the same key is in row {first}", values)
-        if dups:
-            self.backend.delete_staged(st.staging or "", [r for r, _ in dups])
+        """Upsert: a key twice in the source, or a unique value that belongs to another row, is a bad row."""
+        tp, staging = st.plan, st.staging or ""
+        present = {c.name for c in tp.target_columns}
+        others = [u for u in tp.table.unique_keys() if set(u) <= present and set(u) != set(tp.keys)]
+        for key in (tp.keys, *others):
+            dups = self.backend.staged_duplicates(staging, key)
+            bad = []
+            for row, first in dups:
+                values = self.backend.staged_row(staging, tp.target_columns, row)
+                shown = ", ".join(f"{k}={values.get(k)!r}" for k in key)
+                bad.append((row, key[0], f"duplicate key ({shown}): the same key is in row {first}"))
+            self._reject_staged(st, bad)
+        for key in others:
+            taken = self.backend.taken_keys(tp.table, staging, key, tp.keys)
+            why = f"its ({', '.join(key)}) already belongs to another row of {tp.table.name!r}"
+            self._reject_staged(st, [(row, key[0], why) for row in taken])
 
     # -- cycles ---------------------------------------------------------------------------------
     def _second_phase(self, states: list[TableState]) -> None:

@@ -43,6 +43,8 @@ _COLUMN_IN_MESSAGE = (
     re.compile(r"constraint failed: [^\s,]+?\.([^\s,.]+)"),
     re.compile(r"Key \(([^,)]+)[,)]"),
     re.compile(r"FOREIGN KEY \(`([^`]+)`"),
+    re.compile(r"`[^`]+`\.`[^`]+`\.`([^`]+)`"),
+    re.compile(r"line \d+, column ([^:\s]+):"),
     re.compile(r"[Cc]olumn '([^']+)'"),
 )
 
@@ -74,6 +76,8 @@ class SqlBackend(ABC):
         self.notes: list[str] = []
         #: SQL names of the temporary staging tables this session made
         self.staging_tables: set[str] = set()
+        #: quoted SQL name -> (namespace, table) for drivers that want the bare names back
+        self.raw_names: dict[str, tuple[str | None, str]] = {}
 
     # -- transactions -----------------------------------------------------------------------
     #: the statement that opens the load's transaction
@@ -128,9 +132,9 @@ class SqlBackend(ABC):
         return q + name.replace(q, q + q) + q
 
     def qualified(self, table: str) -> str:
-        if self.namespace:
-            return f"{self.quote(self.namespace)}.{self.quote(table)}"
-        return self.quote(table)
+        sql = f"{self.quote(self.namespace)}.{self.quote(table)}" if self.namespace else self.quote(table)
+        self.raw_names[sql] = (self.namespace, table)
+        return sql
 
     def cols(self, names: Sequence[str], prefix: str = "") -> str:
         return ", ".join(prefix + self.quote(n) for n in names)
@@ -189,7 +193,9 @@ class SqlBackend(ABC):
         return "CAST(NULL AS BIGINT)"
 
     def staging_name(self, name: str) -> str:
-        return self.quote(name)
+        sql = self.quote(name)
+        self.raw_names[sql] = (None, name)
+        return sql
 
     def create_staging(self, table: Table, columns: Sequence[Column]) -> str:
         """An empty temporary table with ``__laden_row`` and ``columns``' exact types. Returns its SQL name."""
@@ -214,6 +220,21 @@ class SqlBackend(ABC):
             f"FROM {staging}) d WHERE {r} <> first_row ORDER BY {r}"
         )
         return [(int(a), int(b)) for a, b in self.query(sql)]
+
+    def taken_keys(self, table: Table, staging: str, unique: Sequence[str], keys: Sequence[str]) -> list[int]:
+        """Staged rows whose ``unique`` key already belongs to a row of ``table`` with other ``keys``:
+        an upsert must not move a unique value from one row to another (MySQL would even overwrite it)."""
+        t = self.qualified(table.name)
+        same = " AND ".join(f"x.{self.quote(c)} = s.{self.quote(c)}" for c in unique)
+        other = " OR ".join(f"x.{self.quote(k)} <> s.{self.quote(k)}" for k in keys)
+        sql = (
+            f"SELECT s.{self.quote(ROW)} FROM {staging} s WHERE EXISTS (SELECT 1 FROM {t} x WHERE {same} AND ({other}))"
+        )
+        return sorted(int(r) for (r,) in self.query(sql))
+
+    def refuse(self, columns: Sequence[Column], batch: pa.RecordBatch) -> list[BadValue]:
+        """Values this engine would store changed (after casting); backends with such limits say which."""
+        return []
 
     def delete_staged(self, staging: str, rows: Sequence[int]) -> None:
         for i in range(0, len(rows), 500):
@@ -259,7 +280,7 @@ class SqlBackend(ABC):
         select = (
             f"WITH RECURSIVE lv(r, {', '.join(f'k{i}' for i in range(len(fk.columns)))}, d) AS ("
             f"SELECT s.{r}, {keys}, 0 FROM {staging} s WHERE {null} OR EXISTS (SELECT 1 FROM {t} x WHERE {in_table}) "
-            f"UNION ALL SELECT s.{r}, {keys}, lv.d + 1 FROM {staging} s JOIN lv ON {on} WHERE lv.d < {limit}"
+            f"UNION SELECT s.{r}, {keys}, lv.d + 1 FROM {staging} s JOIN lv ON {on} WHERE lv.d < {limit}"
             f") SELECT r, MIN(d) AS d FROM lv GROUP BY r"
         )
         self.execute(self.temp_table_sql(name, select))

@@ -8,6 +8,7 @@ type and length problems were already caught while casting.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Sequence
 from typing import Any
@@ -71,6 +72,14 @@ class DuckDBBackend(SqlBackend):
             names = self.cols(batch.schema.names)
             self.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {self.quote(view)}")
         finally:
+            self._unregister(view)
+
+    def _unregister(self, view: str) -> None:
+        """Drop a registered batch; after a failed statement the aborted transaction refuses even this,
+        and that refusal must not hide the real error."""
+        import duckdb
+
+        with contextlib.suppress(duckdb.Error):  # the view goes with the connection anyway
             self.conn.unregister(view)
 
     def clear(self, table: str) -> int:
@@ -98,7 +107,7 @@ class DuckDBBackend(SqlBackend):
         try:
             return self._violations(table, self.quote(view), _IDX, {c.name for c in columns}, check_keys=True)
         finally:
-            self.conn.unregister(view)
+            self._unregister(view)
 
     def precheck_staged(self, plan: TablePlan, staging: str, *, check_keys: bool) -> list[BadValue]:
         return self._violations(plan.table, staging, ROW, {c.name for c in plan.target_columns}, check_keys=check_keys)

@@ -14,9 +14,11 @@ import tempfile
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from laden.casting import BadValue
 from laden.encode import hex_strings, join_rows, rows_as_tuples, sql_literals, tab_separated
 from laden.errors import ConnectError, MissingDriverError, TargetError
 from laden.plan import Capabilities, CycleMethod
@@ -134,11 +136,20 @@ class MySQLBackend(SqlBackend):
     def bigint_null(self) -> str:
         return "CAST(NULL AS SIGNED)"
 
+    def refuse(self, columns: Sequence[Column], batch: pa.RecordBatch) -> list[BadValue]:
+        found: list[BadValue] = []
+        for arr, col in zip(batch.columns, columns, strict=True):
+            if pa.types.is_floating(arr.type):
+                finite = pc.fill_null(pc.is_finite(arr), True)
+                for i in np.flatnonzero(~np.asarray(finite.to_numpy(zero_copy_only=False))):
+                    found.append(BadValue(int(i), col.name, f"MySQL cannot store {arr[int(i)].as_py()} in {col.type}"))
+        return found
+
     # -- bulk write ---------------------------------------------------------------------------
     def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch) -> None:
         if not self.use_insert:
             try:
-                self._load_data(table, batch)
+                self._load_data(table, columns, batch)
                 return
             except _LocalRefused as refused:
                 self.use_insert = True
@@ -148,17 +159,20 @@ class MySQLBackend(SqlBackend):
                 )
         self._insert(table, batch)
 
-    def _load_data(self, table: str, batch: pa.RecordBatch) -> None:
+    def _load_data(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch) -> None:
         import pymysql
 
         payload = tab_separated(
             [mysql_text(c) for c in batch.columns], [pa.types.is_string(c.type) for c in batch.columns]
         )
         targets, sets = [], []
-        for i, f in enumerate(batch.schema):
+        for i, (f, col) in enumerate(zip(batch.schema, columns, strict=True)):
             if pa.types.is_binary(f.type):
                 targets.append(f"@b{i}")
                 sets.append(f"{self.quote(f.name)} = UNHEX(@b{i})")
+            elif col.type.lower().startswith("bit"):  # text '1' would be the byte 0x31
+                targets.append(f"@b{i}")
+                sets.append(f"{self.quote(f.name)} = CAST(@b{i} AS UNSIGNED)")
             else:
                 targets.append(self.quote(f.name))
         fd, path = tempfile.mkstemp(prefix="laden-", suffix=".tsv")

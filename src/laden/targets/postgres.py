@@ -49,6 +49,9 @@ class PostgresBackend(SqlBackend):
             raise MissingDriverError("PostgreSQL targets need psycopg: pip install 'laden[postgresql]'") from exc
         u = self.url
         params: dict[str, Any] = dict(u.query)
+        password = params.pop("password", None) if u.password is None else u.password
+        params.pop("password", None)
+        params["client_encoding"] = "UTF8"  # the COPY payload is UTF-8 whatever the database's encoding
         params.setdefault("application_name", "laden")
         params.setdefault("connect_timeout", "10")
         try:
@@ -56,7 +59,7 @@ class PostgresBackend(SqlBackend):
                 host=u.host or None,
                 port=u.port or None,
                 user=u.user or None,
-                password=u.password,
+                password=password,
                 dbname=u.database or None,
                 autocommit=True,
                 **params,

@@ -1,9 +1,11 @@
 """SQLite through the ADBC driver: Arrow batches bound straight to prepared INSERTs, FKs enforced.
 
-SQLite stores what it is given, so values are brought to SQLite's own conventions first:
-dates and times as ISO-8601 text, decimals as exact text (the column's affinity then
-decides), booleans as 0/1. NaN cannot be stored (SQLite turns it into NULL), so it is a
-bad row rather than a silent NULL.
+Values are brought to SQLite's own conventions: dates and times as ISO-8601 text,
+decimals as exact text, booleans as 0/1. A column's *affinity* (from its declared type)
+then converts what it can, so values it would change are bad rows instead: NaN (stored as
+NULL), decimals with more than 15 significant digits into a numeric column (stored as an
+8-byte float), and numeric-looking text such as ``00123`` into a column whose declared type
+does not give TEXT affinity (stored as the number 123).
 """
 
 from __future__ import annotations
@@ -12,25 +14,62 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from laden.casting import BadValue
 from laden.errors import ConnectError, MissingDriverError
 from laden.plan import Capabilities, CycleMethod
-from laden.schema import Column, ForeignKey, Table
+from laden.schema import Column, ForeignKey, Table, TypeKind
 from laden.targets.base import DataError, SqlBackend
 from laden.urls import Engine
 
 _DATA_MARKERS = ("constraint failed", "datatype mismatch", "too big", "mismatch")
 
 
+_NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
+_SIGNIFICANT = 15
+
+
+def affinity(declared: str) -> str:
+    """SQLite's column affinity rules (section 3.1 of its datatype documentation)."""
+    t = declared.upper()
+    if "INT" in t:
+        return "INTEGER"
+    if any(x in t for x in ("CHAR", "CLOB", "TEXT")):
+        return "TEXT"
+    if "BLOB" in t or not t:
+        return "BLOB"
+    if any(x in t for x in ("REAL", "FLOA", "DOUB")):
+        return "REAL"
+    return "NUMERIC"
+
+
 def sqlite_values(arr: pa.Array) -> pa.Array:
     t = arr.type
     if pa.types.is_decimal(t) or pa.types.is_temporal(t):
         return pc.cast(arr, pa.string())
-    if pa.types.is_floating(t) and pc.any(pc.is_nan(arr)).as_py():
-        raise DataError("SQLite cannot store NaN (it would become NULL)")
     return arr
+
+
+def _refused(arr: pa.Array, col: Column) -> tuple[pa.Array, str] | None:
+    t, aff = arr.type, affinity(col.type)
+    if pa.types.is_floating(t):
+        return pc.fill_null(pc.is_nan(arr), False), "SQLite cannot store NaN (it would become NULL)"
+    if pa.types.is_decimal(t) and aff in ("INTEGER", "REAL", "NUMERIC"):
+        digits = pc.utf8_length(pc.replace_substring_regex(pc.cast(arr, pa.string()), r"^[-0.]+|[-.]", ""))
+        return (
+            pc.fill_null(pc.greater(digits, _SIGNIFICANT), False),
+            f"SQLite keeps {_SIGNIFICANT} significant digits in a {col.type} column (it stores a float); "
+            "declare the column TEXT to keep decimals exact",
+        )
+    if pa.types.is_string(t) and aff != "TEXT" and col.kind in (TypeKind.STRING, TypeKind.UUID, TypeKind.OTHER):
+        return (
+            pc.fill_null(pc.match_substring_regex(arr, _NUMBER), False),
+            f"SQLite's {aff} affinity of {col.type!r} would store this text as a number; declare the column TEXT",
+        )
+    return None
 
 
 class SQLiteBackend(SqlBackend):
@@ -83,26 +122,31 @@ class SQLiteBackend(SqlBackend):
             return DataError(self.clean(first.replace("INTERNAL: failed to execute: ", "")))
         return super().translate(exc)
 
+    def refuse(self, columns: Sequence[Column], batch: pa.RecordBatch) -> list[BadValue]:
+        found: list[BadValue] = []
+        for arr, col in zip(batch.columns, columns, strict=True):
+            refused = _refused(arr, col)
+            if refused is not None and pc.any(refused[0]).as_py():
+                mask, why = refused
+                found.extend(
+                    BadValue(int(i), col.name, why) for i in np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+                )
+        return found
+
     def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch) -> None:
         arrays = [sqlite_values(a) for a in batch.columns]
         data = pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+        namespace, name = self.raw_names[table]  # adbc_ingest quotes the bare name itself
+        where: dict[str, Any] = {"temporary": True} if table in self.staging_tables else {}
+        if namespace:
+            where["db_schema_name"] = namespace
         cur = self.conn.cursor()
         try:
-            cur.adbc_ingest(self._bare(table), data, mode="append", **self._ingest_target(table))
+            cur.adbc_ingest(name, data, mode="append", **where)
         except Exception as exc:
             raise self.translate(exc) from exc
         finally:
             cur.close()
-
-    def _bare(self, table: str) -> str:
-        """adbc_ingest quotes the name itself: give it the raw name back."""
-        name = table.rsplit('"."', 1)[-1] if '"."' in table else table
-        return name[1:-1].replace('""', '"')
-
-    def _ingest_target(self, table: str) -> dict[str, Any]:
-        if table in self.staging_tables:
-            return {"temporary": True}
-        return {"db_schema_name": self.namespace} if self.namespace else {}
 
     def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], where: str) -> int:
         names = [c.name for c in columns]

@@ -1,0 +1,118 @@
+"""Bugs found in review, each pinned by the outcome a broken implementation got wrong."""
+
+from __future__ import annotations
+
+import decimal
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+import laden
+from helpers import create_shop, ddl, rows
+
+
+def test_upsert_never_moves_a_unique_value_to_another_row(db: Any, target_url: str) -> None:
+    """MySQL's ON DUPLICATE KEY fires on any unique key: it overwrote row 1 with row 4's name."""
+    create_shop(db)
+    assert laden.load({"customers": pa.table({"id": [1], "name": ["Alice"], "email": ["a@x"]})}, target_url).ok
+    data = pa.table({"id": [4, 5, 6], "name": ["Mallory", "Eve", "Eve2"], "email": ["a@x", "e@x", "e@x"]})
+    report = laden.load({"customers": data}, target_url, strategy="upsert", on_error="reject")
+    assert report.ok, str(report)
+    reasons = {r.row: r.reason for r in report.targets[0].rejects}
+    assert sorted(reasons) == [1, 3]
+    assert "already belongs to another row" in reasons[1] and "the same key is in row 2" in reasons[3]
+    assert rows(db, "customers") == [(1, "Alice", "a@x"), (5, "Eve", "e@x")]
+    assert report.targets[0].tables[0].rows_loaded == 1
+
+
+def test_text_survives_a_latin1_postgres_database(postgres_url: str, make_db: Any) -> None:
+    admin = make_db(postgres_url)
+    admin.execute("CREATE DATABASE latin ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    url = postgres_url.rsplit("/", 1)[0] + "/latin"
+    try:
+        latin = make_db(url)
+        latin.execute("CREATE TABLE t (id int PRIMARY KEY, s text)")
+        for strategy in ("append", "upsert"):
+            report = laden.load({"t": pa.table({"id": [1], "s": ["café"]})}, url, strategy=strategy)
+            assert report.ok, str(report)
+            assert latin.query("SELECT s, length(s) FROM t") == [("café", 4)]
+        latin.close()
+    finally:
+        admin.execute("DROP DATABASE latin WITH (FORCE)")
+
+
+def test_password_given_as_a_url_parameter(postgres_url: str, make_db: Any) -> None:
+    create_shop(make_db(postgres_url))
+    head, _, tail = postgres_url.partition("@")
+    user, _, password = head.rpartition("//")[2].partition(":")
+    url = f"postgresql://{user}@{tail}?password={password}"
+    report = laden.load({"customers": pa.table({"id": [1], "name": ["a"]})}, url)
+    assert report.ok, str(report)
+
+
+def test_sqlite_affinity_would_change_values(sqlite_url: str, make_db: Any) -> None:
+    db = make_db(sqlite_url)
+    db.execute("CREATE TABLE a (id INTEGER PRIMARY KEY, code STRING, amount DECIMAL(20,2), note TEXT)")
+    data = pa.table(
+        {
+            "id": [1, 2, 3],
+            "code": ["A1", "00123", "x"],
+            "amount": pa.array(
+                [decimal.Decimal("1.50"), decimal.Decimal("2.00"), decimal.Decimal("12345678901234567.89")],
+                pa.decimal128(20, 2),
+            ),
+            "note": ["00123", "n", "n"],
+        }
+    )
+    report = laden.load({"a": data}, sqlite_url, on_error="reject")
+    assert report.ok, str(report)
+    reasons = {r.row: (r.column, r.reason) for r in report.targets[0].rejects}
+    assert sorted(reasons) == [2, 3]
+    assert reasons[2][0] == "code" and "declare the column TEXT" in reasons[2][1]
+    assert reasons[3][0] == "amount" and "15 significant digits" in reasons[3][1]
+    assert db.query("SELECT id, code, note FROM a") == [(1, "A1", "00123")]
+
+
+def test_sqlite_table_name_with_quoted_dot(sqlite_url: str, make_db: Any) -> None:
+    db = make_db(sqlite_url)
+    db.execute('CREATE TABLE "x"".""y" (id INTEGER PRIMARY KEY)')
+    db.execute("CREATE TABLE y (id INTEGER PRIMARY KEY)")
+    report = laden.load({'x"."y': pa.table({"id": [1, 2]})}, sqlite_url)
+    assert report.ok, str(report)
+    assert db.query('SELECT COUNT(*) FROM "x"".""y"') == [(2,)] and db.count("y") == 0
+
+
+def test_mariadb_bit_columns_take_booleans(mysql_url: str, make_db: Any) -> None:
+    db = make_db(mysql_url)
+    db.execute("CREATE TABLE f (id INT PRIMARY KEY, b BIT(1))")
+    report = laden.load({"f": pa.table({"id": [1, 2, 3], "b": [True, False, None]})}, mysql_url)
+    assert report.ok, str(report)
+    assert db.query("SELECT id, b + 0 FROM f ORDER BY id") == [(1, 1), (2, 0), (3, None)]
+
+
+def test_staged_rows_the_database_refuses_are_rejected(postgres_url: str, make_db: Any) -> None:
+    db = make_db(postgres_url)
+    db.execute("CREATE TABLE j (id int PRIMARY KEY, doc jsonb, s text)")
+    data = pa.table({"id": [1, 2, 3], "doc": ['{"a": 1}', "{not json", "[]"], "s": ["x", "y", "z\x00"]})
+    report = laden.load({"j": data}, postgres_url, strategy="upsert", on_error="reject")
+    assert report.ok, str(report)
+    assert [r.row for r in report.targets[0].rejects] == [2, 3]
+    assert db.query("SELECT id FROM j") == [(1,)]
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb", "postgresql", "mysql"], indirect=True)
+def test_cycle_tables_given_without_their_fk_columns(db: Any, target_url: str, engine: str) -> None:
+    db.script(ddl(engine, "CREATE TABLE e (id {bigint} PRIMARY KEY, boss {bigint} REFERENCES e(id));"))
+    report = laden.load({"e": pa.table({"id": [1, 2]})}, target_url, strategy="upsert")
+    assert report.ok, str(report)
+    assert rows(db, "e") == [(1, None), (2, None)]
+
+
+def test_duckdb_error_is_not_hidden_by_cleanup(duckdb_url: str, make_db: Any) -> None:
+    db = make_db(duckdb_url)
+    db.script("CREATE TYPE mood AS ENUM ('happy', 'sad'); CREATE TABLE m (id INTEGER PRIMARY KEY, v mood);")
+    report = laden.load({"m": pa.table({"id": [1], "v": ["angry"]})}, duckdb_url)
+    assert not report.ok
+    error = report.targets[0].error or ""
+    assert error.startswith(duckdb_url) and "angry" in error
