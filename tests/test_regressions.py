@@ -116,3 +116,13 @@ def test_duckdb_error_is_not_hidden_by_cleanup(duckdb_url: str, make_db: Any) ->
     assert not report.ok
     error = report.targets[0].error or ""
     assert error.startswith(duckdb_url) and "angry" in error
+
+
+def test_a_refused_row_does_not_take_its_key(db: Any, target_url: str) -> None:
+    create_shop(db)
+    assert laden.load({"customers": pa.table({"id": [1], "name": ["a"]})}, target_url).ok
+    orders = pa.table({"id": [30, 30], "customer_id": [99, 1], "total": ["1.00", "2.00"]})
+    report = laden.load({"orders": orders}, target_url, on_error="reject")
+    assert report.ok, str(report)
+    assert [r.row for r in report.targets[0].rejects] == [1]
+    assert [r[:2] for r in rows(db, "orders")] == [(30, 1)]

@@ -113,44 +113,45 @@ class DuckDBBackend(SqlBackend):
         return self._violations(plan.table, staging, ROW, {c.name for c in plan.target_columns}, check_keys=check_keys)
 
     def _violations(self, table: Table, rel: str, idx: str, present: set[str], *, check_keys: bool) -> list[BadValue]:
+        """Rows the database would refuse: missing FK parents and CHECK failures first, then key
+        conflicts among the rows that remain (a row already refused does not take its key)."""
         found: dict[int, BadValue] = {}
-        t = self.qualified(table.name)
         i = self.quote(idx)
+        for fk in table.foreign_keys:
+            if set(fk.columns) <= present:
+                for n in self._orphans_in(rel, i, table, fk):
+                    found.setdefault(
+                        n, BadValue(n, fk.columns[0], f"no row in {fk.ref_table!r} for {fk.describe(table.name)}")
+                    )
+        for check in table.checks:
+            for n in self._failing_check(rel, i, table, present, check.expression):
+                found.setdefault(n, BadValue(n, None, f"violates CHECK {check.expression}"))
         if check_keys:
             for key in table.unique_keys():
-                if not set(key) <= present:
-                    continue
-                k = self.cols(key)
-                notnull = " AND ".join(f"{self.quote(c)} IS NOT NULL" for c in key)
-                sql = (
-                    f"SELECT {i} FROM (SELECT {i}, {k}, ROW_NUMBER() OVER (PARTITION BY {k} ORDER BY {i}) AS rn "
-                    f"FROM {rel} WHERE {notnull}) b WHERE rn > 1 OR ({k}) IN (SELECT {k} FROM {t}) ORDER BY {i}"
-                )
-                for (n,) in self.query(sql):
-                    found.setdefault(
-                        int(n),
-                        BadValue(
-                            int(n),
-                            key[0],
-                            f"duplicate key ({', '.join(key)}): already in {table.name!r} or earlier in the source",
-                        ),
-                    )
-        for fk in table.foreign_keys:
-            if not set(fk.columns) <= present:
-                continue
-            for n in self._orphans_in(rel, i, table, fk):
-                found.setdefault(
-                    n, BadValue(n, fk.columns[0], f"no row in {fk.ref_table!r} for {fk.describe(table.name)}")
-                )
-        for check in table.checks:
-            cols = ", ".join(
-                f"b.{self.quote(c.name)}" if c.name in present else f"CAST(NULL AS {c.type}) AS {self.quote(c.name)}"
-                for c in table.columns
-            )
-            sql = f"SELECT {i} FROM (SELECT b.{i}, {cols} FROM {rel} b) WHERE NOT COALESCE(({check.expression}), TRUE)"
-            for (n,) in self.query(sql):
-                found.setdefault(int(n), BadValue(int(n), None, f"violates CHECK {check.expression}"))
+                if set(key) <= present:
+                    why = f"duplicate key ({', '.join(key)}): already in {table.name!r} or earlier in the source"
+                    for n in self._key_conflicts(rel, i, table, key, sorted(found)):
+                        found.setdefault(n, BadValue(n, key[0], why))
         return sorted(found.values(), key=lambda b: b.index)
+
+    def _key_conflicts(self, rel: str, i: str, table: Table, key: Sequence[str], refused: list[int]) -> list[int]:
+        k = self.cols(key)
+        notnull = " AND ".join(f"{self.quote(c)} IS NOT NULL" for c in key)
+        skip = f" AND {i} NOT IN ({', '.join(str(n) for n in refused)})" if refused else ""
+        sql = (
+            f"SELECT {i} FROM (SELECT {i}, {k}, ROW_NUMBER() OVER (PARTITION BY {k} ORDER BY {i}) AS rn "
+            f"FROM {rel} WHERE {notnull}{skip}) b "
+            f"WHERE rn > 1 OR ({k}) IN (SELECT {k} FROM {self.qualified(table.name)}) ORDER BY {i}"
+        )
+        return [int(n) for (n,) in self.query(sql)]
+
+    def _failing_check(self, rel: str, i: str, table: Table, present: set[str], expression: str) -> list[int]:
+        cols = ", ".join(
+            f"b.{self.quote(c.name)}" if c.name in present else f"CAST(NULL AS {c.type}) AS {self.quote(c.name)}"
+            for c in table.columns
+        )
+        sql = f"SELECT {i} FROM (SELECT b.{i}, {cols} FROM {rel} b) WHERE NOT COALESCE(({expression}), TRUE)"
+        return [int(n) for (n,) in self.query(sql)]
 
     def _orphans_in(self, rel: str, i: str, table: Table, fk: ForeignKey) -> list[int]:
         p = self.qualified(fk.ref_table)

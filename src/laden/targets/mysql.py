@@ -99,6 +99,8 @@ class MySQLBackend(SqlBackend):
                 f"cannot connect to {self.name}: {self.clean(str(exc))}. Check host, port, user and password.",
                 target=self.name,
             ) from exc
+        # LOCAL INFILE lets the server ask for any client file: allow it only while our own LOAD DATA runs
+        self.conn._local_infile = False
         self.execute(f"SET SESSION sql_mode = '{_SQL_MODE}', time_zone = '+00:00'")
 
     def is_open(self) -> bool:
@@ -185,12 +187,15 @@ class MySQLBackend(SqlBackend):
                 + (f" SET {', '.join(sets)}" if sets else "")
             )
             with self.conn.cursor() as cur:
+                self.conn._local_infile = True
                 try:
                     loaded = cur.execute(sql, (path,))
                 except pymysql.Error as exc:
                     if exc.args and exc.args[0] in _LOCAL_REFUSED:
                         raise _LocalRefused(str(exc.args[-1])) from exc
                     raise self.translate(exc) from exc
+                finally:
+                    self.conn._local_infile = False
                 warnings = self.conn.show_warnings() if cur.warning_count else ()
         finally:
             os.unlink(path)
