@@ -89,8 +89,9 @@ def test_reject_mode_writes_rejects_file(sqlite_url: str, make_db: Any, tmp_path
     assert records[1]["reason"] == "NULL in NOT NULL column 'name'"
     assert json.loads(proc.stdout)["rows_rejected"] == 2
     assert rows(db, "customers") == [(1, "Ann", "a@x")]
-    proc = run("load", str(src), "--to", sqlite_url, "--on-error", "reject", "--max-rejects", "1")
+    proc = run("load", str(src), "--to", sqlite_url, "--on-error", "reject", "--max-rejects", "1", cwd=tmp_path)
     assert proc.returncode == 1 and "more than 1 rejected rows" in proc.stdout
+    assert len(list(tmp_path.glob("laden-rejects-*.jsonl"))) == 1  # the default rejects file
 
 
 def test_usage_errors_exit_2(tmp_path: Path, sqlite_url: str) -> None:
