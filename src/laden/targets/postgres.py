@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from laden import pgbinary
 from laden.encode import hex_strings, tab_separated
 from laden.errors import ConnectError, MissingDriverError
 from laden.plan import Capabilities, CycleMethod
@@ -40,7 +41,7 @@ class PostgresBackend(SqlBackend):
         folds_to_lower=True,
     )
     placeholder = "%s"
-    bulk_path = "COPY FROM STDIN"
+    bulk_path = "COPY FROM STDIN (binary)"
 
     def connect(self) -> None:
         try:
@@ -100,16 +101,21 @@ class PostgresBackend(SqlBackend):
         return super().translate(exc)
 
     def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch) -> None:
-        payload = tab_separated(
-            [pg_text(c) for c in batch.columns], [pa.types.is_string(c.type) for c in batch.columns]
-        )
-        names = [f.name for f in batch.schema]
+        names = self.cols([f.name for f in batch.schema])
+        binary = pgbinary.encode(batch, columns)
         try:
-            with (
-                self.conn.cursor() as cur,
-                cur.copy(f"COPY {table} ({self.cols(names)}) FROM STDIN".encode()) as copy,
-            ):
-                copy.write(memoryview(payload))
+            with self.conn.cursor() as cur:
+                if binary is not None:
+                    with cur.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT binary)".encode()) as copy:
+                        copy.write(pgbinary.HEADER)
+                        copy.write(memoryview(binary))
+                        copy.write(pgbinary.TRAILER)
+                else:  # a column type without a binary encoder: the text format, encoded column-wise too
+                    payload = tab_separated(
+                        [pg_text(c) for c in batch.columns], [pa.types.is_string(c.type) for c in batch.columns]
+                    )
+                    with cur.copy(f"COPY {table} ({names}) FROM STDIN".encode()) as copy:
+                        copy.write(memoryview(payload))
         except Exception as exc:
             raise self.translate(exc) from exc
 
