@@ -18,8 +18,11 @@ back; temporary tables vanish with the session.
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,10 +50,12 @@ class Chunk:
     source: pa.RecordBatch
     data: pa.RecordBatch
     rows: np.ndarray[Any, np.dtype[np.int64]]
+    #: the backend's encoding of ``data``, made ahead in the reader thread (None: encode when writing)
+    payload: object = None
 
     def take(self, keep: np.ndarray[Any, np.dtype[np.bool_]]) -> Chunk:
         mask = pa.array(keep)
-        return Chunk(self.source.filter(mask), self.data.filter(mask), self.rows[keep])
+        return Chunk(self.source.filter(mask), self.data.filter(mask), self.rows[keep])  # payload is stale
 
     def head(self, n: int) -> Chunk:
         return Chunk(self.source.slice(0, n), self.data.slice(0, n), self.rows[:n])
@@ -198,13 +203,15 @@ class TargetLoad:
         )
         if staged:
             st.staging = self.backend.create_staging(tp.table, tp.target_columns)
-        for chunk in self._chunks(self.dataset.tables[tp.name], st):
-            self._check_cancel()
-            if staged:
-                self._stage(st, chunk)
-            else:
-                self._write_direct(st, chunk)
-            self._emit(EventKind.ROWS_WRITTEN, tp.name, rows=rep.rows_read)
+            target, columns = st.staging, (_ROW_COLUMN, *tp.target_columns)
+        else:
+            target, columns = self.backend.qualified(tp.table.name), tp.target_columns
+        ahead = self._ahead(self._chunks(self.dataset.tables[tp.name], st), columns, staged)
+        with contextlib.closing(ahead):  # stops the reader thread at once if this table fails
+            for chunk in ahead:
+                self._check_cancel()
+                self._write(st, chunk, target, columns, staged)
+                self._emit(EventKind.ROWS_WRITTEN, tp.name, rows=rep.rows_read)
         if staged:
             self._move_staged(st)
         rep.rows_loaded = rep.rows_read - rep.rows_rejected
@@ -282,35 +289,60 @@ class TargetLoad:
         self.sink.add(reject)
 
     # -- writing ------------------------------------------------------------------------------
-    def _write_direct(self, st: TableState, chunk: Chunk) -> None:
-        tp = st.plan
-        target = self.backend.qualified(tp.table.name)
-        cols = tp.target_columns
+    def _ahead(self, chunks: Iterator[Chunk], columns: Sequence[Column], staged: bool) -> Generator[Chunk]:
+        """Read, cast and encode the next batches in a thread while the database takes this one.
+
+        At most two batches wait in the queue, so memory stays bounded by the batch size;
+        an error in the reader (a bad row in fail mode, say) arrives in order, after the
+        chunks before it.
+        """
+        ready: queue.Queue[Chunk | BaseException | None] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def put(item: Chunk | BaseException | None) -> bool:
+            while not stop.is_set():
+                try:
+                    ready.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def read() -> None:
+            try:
+                for chunk in chunks:
+                    if staged:
+                        chunk.data = chunk.data.add_column(0, ROW, pa.array(chunk.rows))
+                    chunk.payload = self.backend.prepare(chunk.data, columns)
+                    if not put(chunk):
+                        return
+                put(None)
+            except BaseException as exc:  # handed to the loading thread, which raises it
+                put(exc)
+
+        reader = threading.Thread(target=read, name=f"laden-read-{self.load_id}", daemon=True)
+        reader.start()
+        try:
+            while (item := ready.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            reader.join()
+
+    def _write(self, st: TableState, chunk: Chunk, target: str, columns: Sequence[Column], staged: bool) -> None:
         if self.backend.isolation is Isolation.PRECHECK:
-            found = self.backend.precheck(tp.table, cols, chunk.data)
-            good = self._drop_bad(st, chunk, found) if found else chunk
-            if len(good):
-                self._guard(lambda: self.backend.write(target, cols, good.data))
+            if not staged:
+                found = self.backend.precheck(st.plan.table, columns, chunk.data)
+                chunk = self._drop_bad(st, chunk, found) if found else chunk
+            if len(chunk):
+                self._guard(lambda: self.backend.write(target, columns, chunk.data, chunk.payload))
             return
 
         def attempt(lo: int, hi: int) -> None:
-            self.backend.write(target, cols, chunk.data.slice(lo, hi - lo))
-
-        def bad(i: int, err: DataError) -> None:
-            self._bad_row(st, int(chunk.rows[i]), err.column, str(err), chunk.source.slice(i, 1))
-
-        self._bisect(0, len(chunk), attempt, bad)
-
-    def _stage(self, st: TableState, chunk: Chunk) -> None:
-        data = chunk.data.add_column(0, ROW, pa.array(chunk.rows))
-        columns = (_ROW_COLUMN, *st.plan.target_columns)
-        staging = st.staging or ""
-        if self.backend.isolation is Isolation.PRECHECK:
-            self._guard(lambda: self.backend.write(staging, columns, data))
-            return
-
-        def attempt(lo: int, hi: int) -> None:
-            self.backend.write(staging, columns, data.slice(lo, hi - lo))
+            whole = lo == 0 and hi == len(chunk)
+            self.backend.write(target, columns, chunk.data.slice(lo, hi - lo), chunk.payload if whole else None)
 
         def bad(i: int, err: DataError) -> None:
             self._bad_row(st, int(chunk.rows[i]), err.column, str(err), chunk.source.slice(i, 1))

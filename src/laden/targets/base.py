@@ -116,8 +116,13 @@ class SqlBackend(ABC):
     @abstractmethod
     def _query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]: ...
 
+    def prepare(self, batch: pa.RecordBatch, columns: Sequence[Column]) -> object:
+        """Encode ``batch`` for :meth:`write` ahead of time, in the reader thread (no database access).
+        None means the backend encodes while writing."""
+        return None
+
     @abstractmethod
-    def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch) -> None:
+    def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch, payload: object = None) -> None:
         """Bulk-write ``batch`` (already cast to ``columns``' types) into the quoted ``table``."""
         ...
 

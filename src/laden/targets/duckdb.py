@@ -65,7 +65,7 @@ class DuckDBBackend(SqlBackend):
         self.schema = super().reflect(tables) if row_counts is None else super().reflect(tables, row_counts)
         return self.schema
 
-    def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch) -> None:
+    def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch, payload: object = None) -> None:
         view = f"laden_batch_{next(_names)}"
         self.conn.register(view, pa.Table.from_batches([batch]))
         try:

@@ -148,7 +148,7 @@ class MySQLBackend(SqlBackend):
         return found
 
     # -- bulk write ---------------------------------------------------------------------------
-    def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch) -> None:
+    def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch, payload: object = None) -> None:
         if not self.use_insert:
             try:
                 self._load_data(table, columns, batch)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -31,6 +32,12 @@ def pg_text(arr: pa.Array) -> pa.Array:
     if pa.types.is_string(t):
         return arr
     return pc.cast(arr, pa.string())
+
+
+@dataclass(frozen=True)
+class _Payload:
+    binary: bool
+    buffer: pa.Buffer
 
 
 class PostgresBackend(SqlBackend):
@@ -100,22 +107,26 @@ class PostgresBackend(SqlBackend):
             return DataError(self.clean(message), diag.column_name)
         return super().translate(exc)
 
-    def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch) -> None:
-        names = self.cols([f.name for f in batch.schema])
+    def prepare(self, batch: pa.RecordBatch, columns: Sequence[Column]) -> object:
         binary = pgbinary.encode(batch, columns)
+        if binary is not None:
+            return _Payload(True, binary)
+        # a column type without a binary encoder: the text format, encoded column-wise too
+        text = tab_separated([pg_text(c) for c in batch.columns], [pa.types.is_string(c.type) for c in batch.columns])
+        return _Payload(False, text)
+
+    def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch, payload: object = None) -> None:
+        data = payload if isinstance(payload, _Payload) else self.prepare(batch, columns)
+        assert isinstance(data, _Payload)
+        names = self.cols([f.name for f in batch.schema])
+        options = " (FORMAT binary)" if data.binary else ""
         try:
-            with self.conn.cursor() as cur:
-                if binary is not None:
-                    with cur.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT binary)".encode()) as copy:
-                        copy.write(pgbinary.HEADER)
-                        copy.write(memoryview(binary))
-                        copy.write(pgbinary.TRAILER)
-                else:  # a column type without a binary encoder: the text format, encoded column-wise too
-                    payload = tab_separated(
-                        [pg_text(c) for c in batch.columns], [pa.types.is_string(c.type) for c in batch.columns]
-                    )
-                    with cur.copy(f"COPY {table} ({names}) FROM STDIN".encode()) as copy:
-                        copy.write(memoryview(payload))
+            with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN{options}".encode()) as copy:
+                if data.binary:
+                    copy.write(pgbinary.HEADER)
+                copy.write(memoryview(data.buffer))
+                if data.binary:
+                    copy.write(pgbinary.TRAILER)
         except Exception as exc:
             raise self.translate(exc) from exc
 

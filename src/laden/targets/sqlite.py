@@ -133,7 +133,7 @@ class SQLiteBackend(SqlBackend):
                 )
         return found
 
-    def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch) -> None:
+    def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch, payload: object = None) -> None:
         arrays = [sqlite_values(a) for a in batch.columns]
         data = pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
         namespace, name = self.raw_names[table]  # adbc_ingest quotes the bare name itself
