@@ -333,11 +333,13 @@ class TargetLoad:
 
     def _write(self, st: TableState, chunk: Chunk, target: str, columns: Sequence[Column], staged: bool) -> None:
         if self.backend.isolation is Isolation.PRECHECK:
-            if not staged:
-                found = self.backend.precheck(st.plan.table, columns, chunk.data)
-                chunk = self._drop_bad(st, chunk, found) if found else chunk
-            if len(chunk):
+            if staged:
                 self._guard(lambda: self.backend.write(target, columns, chunk.data, chunk.payload))
+                return
+            found: list[BadValue] = []
+            self._guard(lambda: found.extend(self.backend.checked_write(st.plan.table, target, columns, chunk.data)))
+            if found:  # already left out of the table; fail mode raises here and rolls back
+                self._drop_bad(st, chunk, found)
             return
 
         def attempt(lo: int, hi: int) -> None:

@@ -344,8 +344,11 @@ class SqlBackend(ABC):
         return count, sample
 
     # -- bad rows found before writing (Isolation.PRECHECK backends) ---------------------------
-    def precheck(self, table: Table, columns: Sequence[Column], batch: pa.RecordBatch) -> list[BadValue]:
-        """Rows of ``batch`` the database would refuse; only PRECHECK backends look."""
+    def checked_write(
+        self, table: Table, target: str, columns: Sequence[Column], batch: pa.RecordBatch
+    ) -> list[BadValue]:
+        """PRECHECK backends: write the rows of ``batch`` the table accepts, return the others."""
+        self.write(target, columns, batch)
         return []
 
     def precheck_staged(self, plan: TablePlan, staging: str, *, check_keys: bool) -> list[BadValue]:

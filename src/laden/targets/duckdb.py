@@ -13,6 +13,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from laden.casting import BadValue
@@ -100,14 +101,22 @@ class DuckDBBackend(SqlBackend):
         return deleted
 
     # -- bad rows, found before writing ---------------------------------------------------------
-    def precheck(self, table: Table, columns: Sequence[Column], batch: pa.RecordBatch) -> list[BadValue]:
-        view = f"laden_check_{next(_names)}"
-        data = pa.Table.from_batches([batch]).append_column(_IDX, pa.array(range(batch.num_rows), pa.int64()))
-        self.conn.register(view, data)
+    def checked_write(
+        self, table: Table, target: str, columns: Sequence[Column], batch: pa.RecordBatch
+    ) -> list[BadValue]:
+        """Register the batch once, find the rows the table would refuse, insert the others."""
+        view = self.quote(f"laden_batch_{next(_names)}")
+        data = pa.Table.from_batches([batch]).append_column(_IDX, pa.array(np.arange(batch.num_rows, dtype=np.int64)))
+        self.conn.register(view[1:-1], data)
         try:
-            return self._violations(table, self.quote(view), _IDX, {c.name for c in columns}, check_keys=True)
+            bad = self._violations(table, view, _IDX, {c.name for c in columns}, check_keys=True)
+            names = self.cols(batch.schema.names)
+            skip = f" WHERE {self.quote(_IDX)} NOT IN ({', '.join(str(b.index) for b in bad)})" if bad else ""
+            if len(bad) < batch.num_rows:
+                self.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM {view}{skip}")
+            return bad
         finally:
-            self._unregister(view)
+            self._unregister(view[1:-1])
 
     def precheck_staged(self, plan: TablePlan, staging: str, *, check_keys: bool) -> list[BadValue]:
         return self._violations(plan.table, staging, ROW, {c.name for c in plan.target_columns}, check_keys=check_keys)
@@ -135,15 +144,21 @@ class DuckDBBackend(SqlBackend):
         return sorted(found.values(), key=lambda b: b.index)
 
     def _key_conflicts(self, rel: str, i: str, table: Table, key: Sequence[str], refused: list[int]) -> list[int]:
-        k = self.cols(key)
-        notnull = " AND ".join(f"{self.quote(c)} IS NOT NULL" for c in key)
-        skip = f" AND {i} NOT IN ({', '.join(str(n) for n in refused)})" if refused else ""
-        sql = (
-            f"SELECT {i} FROM (SELECT {i}, {k}, ROW_NUMBER() OVER (PARTITION BY {k} ORDER BY {i}) AS rn "
-            f"FROM {rel} WHERE {notnull}{skip}) b "
-            f"WHERE rn > 1 OR ({k}) IN (SELECT {k} FROM {self.qualified(table.name)}) ORDER BY {i}"
-        )
-        return [int(n) for (n,) in self.query(sql)]
+        """Rows whose key is already in the table, or repeats an earlier row's; the cheap queries first."""
+        notnull = " AND ".join(f"b.{self.quote(c)} IS NOT NULL" for c in key)
+        skip = f" AND b.{i} NOT IN ({', '.join(str(n) for n in refused)})" if refused else ""
+        rows = f"{rel} b WHERE {notnull}{skip}"
+        same = " AND ".join(f"x.{self.quote(c)} = b.{self.quote(c)}" for c in key)
+        sql = f"SELECT b.{i} FROM {rows} AND EXISTS (SELECT 1 FROM {self.qualified(table.name)} x WHERE {same})"
+        found = {int(n) for (n,) in self.query(sql)}
+        k = self.cols(key, "b.")
+        if self.query(f"SELECT COUNT(*) FROM (SELECT 1 FROM {rows} GROUP BY {k} HAVING COUNT(*) > 1) d")[0][0]:
+            repeats = (
+                f"SELECT {i} FROM (SELECT b.{i} AS {i}, ROW_NUMBER() OVER (PARTITION BY {k} ORDER BY b.{i}) AS rn "
+                f"FROM {rows}) d WHERE rn > 1"
+            )
+            found.update(int(n) for (n,) in self.query(repeats))
+        return sorted(found)
 
     def _failing_check(self, rel: str, i: str, table: Table, present: set[str], expression: str) -> list[int]:
         cols = ", ".join(
