@@ -151,7 +151,7 @@ class MySQLBackend(SqlBackend):
     def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch, payload: object = None) -> None:
         if not self.use_insert:
             try:
-                self._load_data(table, columns, batch)
+                self._load_data(table, columns, batch, payload)
                 return
             except _LocalRefused as refused:
                 self.use_insert = True
@@ -161,12 +161,17 @@ class MySQLBackend(SqlBackend):
                 )
         self._insert(table, batch)
 
-    def _load_data(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch) -> None:
-        import pymysql
-
-        payload = tab_separated(
+    def prepare(self, batch: pa.RecordBatch, columns: Sequence[Column]) -> object:
+        return tab_separated(
             [mysql_text(c) for c in batch.columns], [pa.types.is_string(c.type) for c in batch.columns]
         )
+
+    def _load_data(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch, payload: object) -> None:
+        import pymysql
+
+        if not isinstance(payload, pa.Buffer):
+            payload = self.prepare(batch, columns)
+        assert isinstance(payload, pa.Buffer)
         targets, sets = [], []
         for i, (f, col) in enumerate(zip(batch.schema, columns, strict=True)):
             if pa.types.is_binary(f.type):

@@ -133,9 +133,11 @@ class SQLiteBackend(SqlBackend):
                 )
         return found
 
+    def prepare(self, batch: pa.RecordBatch, columns: Sequence[Column]) -> object:
+        return pa.RecordBatch.from_arrays([sqlite_values(a) for a in batch.columns], names=batch.schema.names)
+
     def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch, payload: object = None) -> None:
-        arrays = [sqlite_values(a) for a in batch.columns]
-        data = pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+        data = payload if isinstance(payload, pa.RecordBatch) else self.prepare(batch, columns)
         namespace, name = self.raw_names[table]  # adbc_ingest quotes the bare name itself
         where: dict[str, Any] = {"temporary": True} if table in self.staging_tables else {}
         if namespace:
