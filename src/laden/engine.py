@@ -385,6 +385,8 @@ class TargetLoad:
         """Move the staged rows into the table: one statement (per level), bad rows isolated."""
         tp, staging = st.plan, st.staging or ""
         upsert = self.options.strategy is Strategy.UPSERT
+        if upsert and self._optimistic_merge(st):
+            return
         if upsert:
             self._drop_duplicates(st)
         if self.backend.isolation is Isolation.PRECHECK:
@@ -410,6 +412,25 @@ class TargetLoad:
         self._run_filters(st, statement, filters)
         if levels:
             self.backend.drop_staging(levels)
+
+    def _optimistic_merge(self, st: TableState) -> bool:
+        """Where the merge itself refuses a key twice (PostgreSQL), try it once before looking for
+        duplicates and other bad rows: on clean data that is the whole job. False: look, then merge."""
+        tp = st.plan
+        if not self.backend.caps.merge_refuses_duplicates or tp.cycle_method is CycleMethod.LEVELS:
+            return False
+        where = self.backend.row_range(st.first_row, st.next_row)
+        self._savepoints += 1
+        sp = f"laden_sp_{self._savepoints}"
+        self.backend.savepoint(sp)
+        try:
+            self.backend.merge(tp.table, st.staging or "", tp.target_columns, tp.keys, where)
+        except DataError:
+            self.backend.rollback_to(sp)
+            self.backend.release(sp)
+            return False
+        self.backend.release(sp)
+        return True
 
     def _run_filters(self, st: TableState, statement: Callable[[str], object], filters: list[str]) -> None:
         """Run ``statement`` over all staged rows once per filter (one per level, or one in all)."""

@@ -74,6 +74,8 @@ class Capabilities:
     folds_to_lower: bool = False
     #: upsert keys must be exactly a unique key of the table (MySQL's ON DUPLICATE KEY)
     upsert_needs_unique_key: bool = False
+    #: the merge statement fails on a key twice in its input instead of letting the last one win
+    merge_refuses_duplicates: bool = False
 
 
 @dataclass(frozen=True)

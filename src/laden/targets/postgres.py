@@ -44,6 +44,7 @@ class PostgresBackend(SqlBackend):
     engine = Engine.POSTGRESQL
     caps = Capabilities(
         cycle_methods=(CycleMethod.DEFERRED, CycleMethod.LEVELS, CycleMethod.TWO_PHASE),
+        merge_refuses_duplicates=True,
         fold_case=False,
         folds_to_lower=True,
     )
@@ -94,7 +95,10 @@ class PostgresBackend(SqlBackend):
     def is_data_error(self, exc: BaseException) -> bool:
         import psycopg
 
-        return isinstance(exc, psycopg.errors.DataError | psycopg.errors.IntegrityError)
+        # CardinalityViolation: a key twice in one merge, which the engine then sorts out row by row
+        return isinstance(
+            exc, psycopg.errors.DataError | psycopg.errors.IntegrityError | psycopg.errors.CardinalityViolation
+        )
 
     def translate(self, exc: BaseException) -> Exception:
         import psycopg
