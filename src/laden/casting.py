@@ -23,8 +23,9 @@ from laden.schema import Column, TypeKind
 
 ArrayFn = Callable[[pa.Array], pa.Array]
 
-_TRUE = pa.array(["true", "t", "1", "yes", "y", "on"])
-_FALSE = pa.array(["false", "f", "0", "no", "n", "off"])
+# plain tuples: building Arrow arrays from Python lists at import time would import pandas (~0.25 s)
+_TRUE = ("true", "t", "1", "yes", "y", "on")
+_FALSE = ("false", "f", "0", "no", "n", "off")
 _TIMES = (TypeKind.TIME, TypeKind.TIMESTAMP, TypeKind.TIMESTAMP_TZ)
 _INT_RANGE = {24: (-(2**23), 2**23 - 1)}
 _UINT_RANGE = {24: (0, 2**24 - 1)}
@@ -237,8 +238,8 @@ def _to_bool(a: pa.Array) -> pa.Array:
             raise pa.ArrowInvalid("only 0 and 1 are booleans")
         return pc.cast(a, pa.bool_())
     low = pc.utf8_lower(pc.utf8_trim_whitespace(a))
-    is_true = pc.is_in(low, _TRUE)
-    is_false = pc.is_in(low, _FALSE)
+    is_true = pc.is_in(low, pa.array(_TRUE, pa.string()))
+    is_false = pc.is_in(low, pa.array(_FALSE, pa.string()))
     if not pc.all(pc.or_(pc.or_(is_true, is_false), pc.is_null(a))).as_py():
         raise pa.ArrowInvalid("expected true/false, t/f, 1/0, yes/no or on/off")
     return pc.if_else(pc.is_null(a), pa.scalar(None, pa.bool_()), is_true)
