@@ -64,6 +64,10 @@ class Chunk:
         return int(self.data.num_rows)
 
 
+class _Recheck(Exception):
+    """An optimistic write was refused: load again, checking first, to name the bad row."""
+
+
 @dataclass
 class TableState:
     plan: TablePlan
@@ -85,10 +89,18 @@ class TargetLoad:
     sink: RejectSink = field(init=False)
     rejects: list[Reject] = field(default_factory=list)
     error: Exception | None = None
+    optimistic: bool = field(init=False, default=False)
     _savepoints: int = 0
 
     def __post_init__(self) -> None:
         opts = self.options
+        # backends that look before writing can skip looking in fail mode, and replay the load
+        # (sources are re-readable) to name the bad row only if one turns up
+        self.optimistic = (
+            self.backend.isolation is Isolation.PRECHECK
+            and opts.on_error is OnError.FAIL
+            and all(t.replayable for t in self.dataset.tables.values())
+        )
         self.report = TargetReport(self.backend.name, self.backend.engine.value, opts.strategy.value)
         self.report.rejects_path = opts.rejects_path if opts.on_error is OnError.REJECT else None
         self.sink = RejectSink(self.backend.name, self.report.rejects_path, opts.max_rejects)
@@ -104,7 +116,15 @@ class TargetLoad:
             connected = True
             plan = self._plan()
             self.backend.begin()
-            self._load(plan)
+            try:
+                self._load(plan)
+            except _Recheck:
+                # the optimistic pass hit a bad row: start over, looking before writing, to name it
+                self.backend.rollback()
+                self.optimistic = False
+                self._reset_tables(plan)
+                self.backend.begin()
+                self._load(plan)
             self._check_cancel()
             self.backend.commit()
             self.report.status = Status.OK
@@ -120,6 +140,10 @@ class TargetLoad:
             self.report.notes.extend(n for n in self.backend.notes if n not in self.report.notes)
             self._emit(EventKind.LOAD_FINISHED, status=self.report.status.value)
         return self.report
+
+    def _reset_tables(self, plan: LoadPlan) -> None:
+        order = [tp.name for tp in plan.tables]
+        self.report.tables = [TableReport(name, self.options.strategy.value) for name in order]
 
     def _plan(self) -> LoadPlan:
         names = list(self.dataset.tables)
@@ -335,6 +359,12 @@ class TargetLoad:
         if self.backend.isolation is Isolation.PRECHECK:
             if staged:
                 self._guard(lambda: self.backend.write(target, columns, chunk.data, chunk.payload))
+                return
+            if self.optimistic:  # fail mode: the database's own checks suffice until one trips
+                try:
+                    self.backend.write(target, columns, chunk.data, chunk.payload)
+                except DataError as err:
+                    raise _Recheck from err
                 return
             found: list[BadValue] = []
             self._guard(lambda: found.extend(self.backend.checked_write(st.plan.table, target, columns, chunk.data)))

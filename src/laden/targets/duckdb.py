@@ -75,6 +75,10 @@ class DuckDBBackend(SqlBackend):
         finally:
             self._unregister(view)
 
+    def rollback(self) -> None:
+        super().rollback()
+        self.cleared.clear()
+
     def _unregister(self, view: str) -> None:
         """Drop a registered batch; after a failed statement the aborted transaction refuses even this,
         and that refusal must not hide the real error."""
