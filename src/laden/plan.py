@@ -163,19 +163,7 @@ def build_plan(
     engine: str,
 ) -> LoadPlan:
     """Match the dataset to the target's tables and decide order, keys and cycle handling."""
-    tables: dict[str, Table] = {}
-    for name in sources:
-        table = schema.table(name, fold_case=caps.fold_case)
-        if table is None and caps.folds_to_lower:
-            table = schema.table(name.lower())
-        if table is None:
-            raise SchemaMismatchError(
-                f"table {name!r} does not exist in {target}; create it first "
-                f"(tables there: {', '.join(schema.table_names) or 'none'})",
-                target=target,
-                table=name,
-            )
-        tables[name] = table
+    tables = {name: _find_table(name, schema, caps, target) for name in sources}
     by_target = {t.name: n for n, t in tables.items()}
     if len(by_target) != len(tables):
         raise UsageError(f"two dataset tables map to the same target table in {target}: {sorted(tables)}")
@@ -219,6 +207,20 @@ def build_plan(
         clear, more = _clear_order(children_first, schema, options, target)
         notes.extend(more)
     return LoadPlan(target, engine, options, tuple(plans), clear, order.cycles, tuple(notes))
+
+
+def _find_table(name: str, schema: Schema, caps: Capabilities, target: str) -> Table:
+    table = schema.table(name, fold_case=caps.fold_case)
+    if table is None and caps.folds_to_lower:
+        table = schema.table(name.lower())
+    if table is None:
+        raise SchemaMismatchError(
+            f"table {name!r} does not exist in {target}; create it first "
+            f"(tables there: {', '.join(schema.table_names) or 'none'})",
+            target=target,
+            table=name,
+        )
+    return table
 
 
 def _written_fks(table: Table, columns: Sequence[ColumnMap]) -> Table:
