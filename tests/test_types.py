@@ -210,3 +210,29 @@ def test_out_of_range_and_overlong_values_are_bad_rows(db: Any, target_url: str,
     }
     assert rejected == want[engine]
     assert sorted(r[0] for r in db.query("SELECT id FROM r")) == sorted({1, 2, 3} - set(want[engine]))
+
+
+def test_postgres_text_copy_fallback_round_trips(postgres_url: str, make_db: Any) -> None:
+    """A column type without a binary encoder (inet, wide numeric) sends the batch as COPY text."""
+    db = make_db(postgres_url)
+    db.execute("CREATE TABLE fb (id int PRIMARY KEY, ip inet, big numeric(30,10), s text, by bytea)")
+    data = pa.table(
+        {
+            "id": [1, 2, 3],
+            "ip": ["10.0.0.1", None, "::1"],
+            "big": pa.array(
+                [decimal.Decimal("12345678901234567890.0123456789"), None, decimal.Decimal("-0.0000000001")],
+                pa.decimal128(30, 10),
+            ),
+            "s": TEXTS[:2] + [TEXTS[3]],
+            "by": [b"\x00\\\t\n", None, b""],
+        }
+    )
+    report = laden.load({"fb": data}, postgres_url)
+    assert report.ok, str(report)
+    got = db.query("SELECT id, host(ip), big, s, by FROM fb ORDER BY id")
+    assert [(r[0], r[1], r[2], r[3], None if r[4] is None else bytes(r[4])) for r in got] == [
+        (1, "10.0.0.1", decimal.Decimal("12345678901234567890.0123456789"), TEXTS[0], b"\x00\\\t\n"),
+        (2, None, None, TEXTS[1], None),
+        (3, "::1", decimal.Decimal("-0.0000000001"), TEXTS[3], b""),
+    ]

@@ -239,7 +239,7 @@ class MySQLBackend(SqlBackend):
         updates = ", ".join(f"{self.quote(c)} = VALUES({self.quote(c)})" for c in rest)
         return self.execute(
             f"INSERT INTO {self.qualified(table.name)} ({self.cols(names)}) SELECT {self.cols(names)} "
-            f"FROM {staging} WHERE {where} ON DUPLICATE KEY UPDATE {updates}"
+            f"FROM {staging} WHERE {where} ORDER BY {self.cols(keys)} ON DUPLICATE KEY UPDATE {updates}"
         )
 
     def update_from_staging(self, table: Table, staging: str, set_columns: Sequence[str]) -> int:

@@ -146,7 +146,7 @@ class PostgresBackend(SqlBackend):
             )
             return self.execute(
                 f"INSERT INTO {t} ({self.cols(names)}) SELECT {self.cols(names)} FROM {staging} "
-                f"WHERE {where} ON CONFLICT ({self.cols(keys)}) {action}"
+                f"WHERE {where} ORDER BY {self.cols(keys)} ON CONFLICT ({self.cols(keys)}) {action}"
             )
         on = " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
         matched = (
@@ -155,7 +155,8 @@ class PostgresBackend(SqlBackend):
             else ""
         )
         return self.execute(
-            f"MERGE INTO {t} t USING (SELECT {self.cols(names)} FROM {staging} WHERE {where}) s ON {on} "
+            f"MERGE INTO {t} t USING (SELECT {self.cols(names)} FROM {staging} WHERE {where} "
+            f"ORDER BY {self.cols(keys)}) s ON {on} "
             f"{matched}WHEN NOT MATCHED THEN INSERT ({self.cols(names)}) VALUES ({self.cols(names, 's.')})"
         )
 

@@ -162,7 +162,7 @@ class SQLiteBackend(SqlBackend):
             )
             return self.execute(
                 f"INSERT INTO {t} ({self.cols(names)}) SELECT {self.cols(names)} FROM {staging} "
-                f"WHERE {where} ON CONFLICT ({self.cols(keys)}) {action}"
+                f"WHERE {where} ORDER BY {self.cols(keys)} ON CONFLICT ({self.cols(keys)}) {action}"
             )
         # no unique index on the keys: update the matches, then insert the rest
         on = " AND ".join(f"{t}.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
