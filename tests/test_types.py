@@ -224,7 +224,7 @@ def test_postgres_text_copy_fallback_round_trips(postgres_url: str, make_db: Any
                 [decimal.Decimal("12345678901234567890.0123456789"), None, decimal.Decimal("-0.0000000001")],
                 pa.decimal128(30, 10),
             ),
-            "s": TEXTS[:2] + [TEXTS[3]],
+            "s": [*TEXTS[:2], TEXTS[3]],
             "by": [b"\x00\\\t\n", None, b""],
         }
     )
