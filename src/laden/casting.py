@@ -26,6 +26,8 @@ ArrayFn = Callable[[pa.Array], pa.Array]
 # plain tuples: building Arrow arrays from Python lists at import time would import pandas (~0.25 s)
 _TRUE = ("true", "t", "1", "yes", "y", "on")
 _FALSE = ("false", "f", "0", "no", "n", "off")
+#: what a failed Arrow cast (or one of laden's conversions) raises
+_CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError, OverflowError)
 _TIMES = (TypeKind.TIME, TypeKind.TIMESTAMP, TypeKind.TIMESTAMP_TZ)
 _INT_RANGE = {24: (-(2**23), 2**23 - 1)}
 _UINT_RANGE = {24: (0, 2**24 - 1)}
@@ -80,13 +82,7 @@ def cast_column(arr: pa.Array, col: Column) -> tuple[pa.Array, list[BadValue]]:
     try:
         out = fn(arr)
         bad: list[BadValue] = []
-    except (
-        pa.ArrowInvalid,
-        pa.ArrowNotImplementedError,
-        pa.ArrowTypeError,
-        ValueError,
-        OverflowError,
-    ) as exc:
+    except _CAST_ERRORS as exc:
         if isinstance(exc, pa.ArrowNotImplementedError) and len(arr) > 0:
             raise TypeError(f"cannot convert Arrow {arr.type} to {col.type} ({exc})") from exc
         out, bad = _bisect(arr, fn, col, target)
@@ -135,13 +131,7 @@ def _bisect(arr: pa.Array, fn: ArrayFn, col: Column, target: pa.DataType) -> tup
         try:
             fn(arr.slice(lo, hi - lo))
             return
-        except (
-            pa.ArrowInvalid,
-            pa.ArrowNotImplementedError,
-            pa.ArrowTypeError,
-            ValueError,
-            OverflowError,
-        ) as exc:
+        except _CAST_ERRORS as exc:
             if hi - lo == 1:
                 bad_idx.append(lo)
                 reasons[lo] = _reason(arr[lo].as_py(), col, exc)

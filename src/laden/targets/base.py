@@ -295,6 +295,19 @@ class SqlBackend(ABC):
         loose = self.query(f"SELECT {r} FROM {staging} WHERE {r} NOT IN (SELECT r FROM {levels}) ORDER BY {r}")
         return levels, -1 if deepest is None else int(deepest), [int(x) for (x,) in loose]
 
+    def merge_sql(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], where: str) -> str:
+        """Standard SQL MERGE of the staged rows (PostgreSQL 15+, DuckDB), in key order."""
+        names = [c.name for c in columns]
+        rest = [n for n in names if n not in keys]
+        on = " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
+        updates = ", ".join(f"{self.quote(c)} = s.{self.quote(c)}" for c in rest)
+        matched = f"WHEN MATCHED THEN UPDATE SET {updates} " if rest else ""
+        return (
+            f"MERGE INTO {self.qualified(table.name)} t USING (SELECT {self.cols(names)} FROM {staging} "
+            f"WHERE {where} ORDER BY {self.cols(keys)}) s ON {on} "
+            f"{matched}WHEN NOT MATCHED THEN INSERT ({self.cols(names)}) VALUES ({self.cols(names, 's.')})"
+        )
+
     @abstractmethod
     def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], where: str) -> int:
         """Insert-or-update the staged rows matching ``where`` into ``table`` on ``keys``: one statement.

@@ -189,19 +189,7 @@ class DuckDBBackend(SqlBackend):
 
     # -- SQL spellings --------------------------------------------------------------------------
     def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], where: str) -> int:
-        names = [c.name for c in columns]
-        rest = [n for n in names if n not in keys]
-        t = self.qualified(table.name)
-        on = " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
-        matched = (
-            "WHEN MATCHED THEN UPDATE SET " + ", ".join(f"{self.quote(c)} = s.{self.quote(c)}" for c in rest) + " "
-            if rest
-            else ""
-        )
-        return self.execute(
-            f"MERGE INTO {t} t USING (SELECT {self.cols(names)} FROM {staging} WHERE {where}) s ON {on} "
-            f"{matched}WHEN NOT MATCHED THEN INSERT ({self.cols(names)}) VALUES ({self.cols(names, 's.')})"
-        )
+        return self.execute(self.merge_sql(table, staging, columns, keys, where))
 
     def defer(self, fks: Sequence[ForeignKey]) -> None:  # pragma: no cover - DuckDB never plans DEFERRED
         raise DataError("DuckDB cannot defer FK checks")

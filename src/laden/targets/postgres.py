@@ -148,25 +148,7 @@ class PostgresBackend(SqlBackend):
                 f"INSERT INTO {t} ({self.cols(names)}) SELECT {self.cols(names)} FROM {staging} "
                 f"WHERE {where} ORDER BY {self.cols(keys)} ON CONFLICT ({self.cols(keys)}) {action}"
             )
-        on = " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
-        matched = (
-            "WHEN MATCHED THEN UPDATE SET " + ", ".join(f"{self.quote(c)} = s.{self.quote(c)}" for c in rest) + " "
-            if rest
-            else ""
-        )
-        return self.execute(
-            f"MERGE INTO {t} t USING (SELECT {self.cols(names)} FROM {staging} WHERE {where} "
-            f"ORDER BY {self.cols(keys)}) s ON {on} "
-            f"{matched}WHEN NOT MATCHED THEN INSERT ({self.cols(names)}) VALUES ({self.cols(names, 's.')})"
-        )
-
-    def begin(self) -> None:
-        super().begin()
-        # FKs declared INITIALLY DEFERRED are checked per statement too, so bad rows are found
-        # where they are; only the FKs of a cycle are deferred, on purpose, while it loads
-        self.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        # upserts sort the staged rows by key: in memory, not through temporary files
-        self.execute("SET LOCAL work_mem = '256MB'")
+        return self.execute(self.merge_sql(table, staging, columns, keys, where))  # keys without a unique index
 
     def defer(self, fks: Sequence[ForeignKey]) -> None:
         self._constraints(fks, "DEFERRED")
