@@ -150,6 +150,14 @@ class PostgresBackend(SqlBackend):
             )
         return self.execute(self.merge_sql(table, staging, columns, keys, where))  # keys without a unique index
 
+    def begin(self) -> None:
+        super().begin()
+        # FKs declared INITIALLY DEFERRED are checked per statement too, so bad rows are found
+        # where they are; only the FKs of a cycle are deferred, on purpose, while it loads
+        self.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # upserts sort the staged rows by key: in memory, not through temporary files
+        self.execute("SET LOCAL work_mem = '256MB'")
+
     def defer(self, fks: Sequence[ForeignKey]) -> None:
         self._constraints(fks, "DEFERRED")
 
