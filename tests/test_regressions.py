@@ -126,3 +126,23 @@ def test_a_refused_row_does_not_take_its_key(db: Any, target_url: str) -> None:
     assert report.ok, str(report)
     assert [r.row for r in report.targets[0].rejects] == [1]
     assert [r[:2] for r in rows(db, "orders")] == [(30, 1)]
+
+
+def test_upsert_on_keys_without_unique_index_refuses_a_new_key_twice(db: Any, target_url: str, engine: str) -> None:
+    """PostgreSQL's MERGE inserted a new key given twice both times when no unique index covered the keys."""
+    db.script(ddl(engine, "CREATE TABLE prices (sku {text} NOT NULL, region {text} NOT NULL, price {int});"))
+    assert laden.load({"prices": pa.table({"sku": ["b"], "region": ["eu"], "price": [2]})}, target_url).ok
+    data = pa.table({"sku": ["b", "c", "c"], "region": ["eu", "us", "us"], "price": [25, 30, 40]})
+    keys = {"prices": "sku,region"}
+    report = laden.load({"prices": data}, target_url, strategy="upsert", keys=keys, on_error="reject")
+    if engine == "mysql":  # ON DUPLICATE KEY needs a unique index: refused before anything moves
+        assert not report.ok and "needs a PRIMARY KEY or UNIQUE index" in (report.targets[0].error or "")
+        assert rows(db, "prices") == [("b", "eu", 2)]
+        return
+    assert report.ok, str(report)
+    [reject] = report.targets[0].rejects
+    assert reject.row == 3 and "the same key is in row 2" in reject.reason
+    assert rows(db, "prices") == [("b", "eu", 25), ("c", "us", 30)]
+    report = laden.load({"prices": data}, target_url, strategy="upsert", keys=keys)
+    assert not report.ok and "row 3" in (report.targets[0].error or "")
+    assert rows(db, "prices") == [("b", "eu", 25), ("c", "us", 30)]

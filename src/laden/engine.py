@@ -415,6 +415,7 @@ class TargetLoad:
         """Move the staged rows into the table: one statement (per level), bad rows isolated."""
         tp, staging = st.plan, st.staging or ""
         upsert = self.options.strategy is Strategy.UPSERT
+        self.backend.staged(staging)
         if upsert and self._optimistic_merge(st):
             return
         if upsert:
@@ -444,10 +445,12 @@ class TargetLoad:
             self.backend.drop_staging(levels)
 
     def _optimistic_merge(self, st: TableState) -> bool:
-        """Where the merge itself refuses a key twice (PostgreSQL), try it once before looking for
-        duplicates and other bad rows: on clean data that is the whole job. False: look, then merge."""
+        """Where the merge itself refuses a key twice (PostgreSQL, on keys with a unique index: a
+        new key twice breaks the index), try it once before looking for duplicates and other bad
+        rows: on clean data that is the whole job. False: look, then merge."""
         tp = st.plan
-        if not self.backend.caps.merge_refuses_duplicates or tp.cycle_method is CycleMethod.LEVELS:
+        unique = set(tp.keys) in [set(k) for k in tp.table.unique_keys()]
+        if not (self.backend.caps.merge_refuses_duplicates and unique) or tp.cycle_method is CycleMethod.LEVELS:
             return False
         where = self.backend.row_range(st.first_row, st.next_row)
         self._savepoints += 1

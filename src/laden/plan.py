@@ -75,6 +75,7 @@ class Capabilities:
     #: upsert keys must be exactly a unique key of the table (MySQL's ON DUPLICATE KEY)
     upsert_needs_unique_key: bool = False
     #: the merge statement fails on a key twice in its input instead of letting the last one win
+    #: (where a unique index covers the keys: a new key twice is caught only by the index)
     merge_refuses_duplicates: bool = False
 
 

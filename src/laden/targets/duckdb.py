@@ -188,9 +188,6 @@ class DuckDBBackend(SqlBackend):
         return [int(n) for (n,) in self.query(sql)]
 
     # -- SQL spellings --------------------------------------------------------------------------
-    def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], where: str) -> int:
-        return self.execute(self.merge_sql(table, staging, columns, keys, where))
-
     def defer(self, fks: Sequence[ForeignKey]) -> None:  # pragma: no cover - DuckDB never plans DEFERRED
         raise DataError("DuckDB cannot defer FK checks")
 

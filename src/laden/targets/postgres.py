@@ -13,7 +13,7 @@ from laden import pgbinary
 from laden.encode import hex_strings, tab_separated
 from laden.errors import ConnectError, MissingDriverError
 from laden.plan import Capabilities, CycleMethod
-from laden.schema import Column, ForeignKey, Table
+from laden.schema import Column, ForeignKey
 from laden.targets.base import DataError, SqlBackend
 from laden.urls import Engine
 
@@ -78,6 +78,8 @@ class PostgresBackend(SqlBackend):
                 f"cannot connect to {self.name}: {self.clean(str(exc).strip())}. Check host, port, user and password.",
                 target=self.name,
             ) from exc
+        # staging tables are temporary: keep a 1M-row stage in memory, not in 8 MB of local buffers
+        self.execute("SET temp_buffers = '256MB'")
 
     def is_open(self) -> bool:
         return not self.conn.closed
@@ -134,21 +136,10 @@ class PostgresBackend(SqlBackend):
         except Exception as exc:
             raise self.translate(exc) from exc
 
-    def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], where: str) -> int:
-        names = [c.name for c in columns]
-        rest = [n for n in names if n not in keys]
-        t = self.qualified(table.name)
-        if tuple(keys) in table.unique_keys() or set(keys) in [set(k) for k in table.unique_keys()]:
-            action = (
-                "DO UPDATE SET " + ", ".join(f"{self.quote(c)} = EXCLUDED.{self.quote(c)}" for c in rest)
-                if rest
-                else "DO NOTHING"
-            )
-            return self.execute(
-                f"INSERT INTO {t} ({self.cols(names)}) SELECT {self.cols(names)} FROM {staging} "
-                f"WHERE {where} ORDER BY {self.cols(keys)} ON CONFLICT ({self.cols(keys)}) {action}"
-            )
-        return self.execute(self.merge_sql(table, staging, columns, keys, where))  # keys without a unique index
+    def staged(self, staging: str) -> None:
+        # temporary tables get no autovacuum statistics: without them the planner takes a 1M-row
+        # stage for 3,000 rows and merges by an index probe per row (5.6 s instead of 3.9 s)
+        self.execute(f"ANALYZE {staging}")
 
     def begin(self) -> None:
         super().begin()
@@ -157,6 +148,8 @@ class PostgresBackend(SqlBackend):
         self.execute("SET CONSTRAINTS ALL IMMEDIATE")
         # upserts sort the staged rows by key: in memory, not through temporary files
         self.execute("SET LOCAL work_mem = '256MB'")
+        # one big statement per table: compiling it (JIT) costs ~0.2 s and saves nothing
+        self.execute("SET LOCAL jit = off")
 
     def defer(self, fks: Sequence[ForeignKey]) -> None:
         self._constraints(fks, "DEFERRED")
