@@ -8,7 +8,9 @@ True
 
 from __future__ import annotations
 
-from laden.api import distribute, inspect, load, plan
+from laden.api import distribute, inspect, load, plan, query
+from laden.check import ConfigCheck, DatabaseCheck, ValidationResult, check_config, validate, validate_databases
+from laden.config import Config, ConfigError, Datasource, TargetConfig, load_config
 from laden.errors import (
     BadRowError,
     CancelledError,
@@ -33,15 +35,34 @@ from laden.source import Dataset, TableSource, as_dataset
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    """``laden.QueryResult`` and ``laden.model`` without importing their modules at start-up."""
+    if name == "QueryResult":
+        from laden.query import QueryResult
+
+        return QueryResult
+    if name == "model":
+        from laden.export import model
+
+        return model
+    raise AttributeError(f"module 'laden' has no attribute {name!r}")
+
+
 __all__ = [
     "BadRowError",
     "CancelToken",
     "CancelledError",
     "CheckConstraint",
     "Column",
+    "Config",
+    "ConfigCheck",
+    "ConfigError",
     "ConnectError",
     "CycleMethod",
+    "DatabaseCheck",
     "Dataset",
+    "Datasource",
     "EventKind",
     "ForeignKey",
     "Index",
@@ -51,6 +72,7 @@ __all__ = [
     "MissingDriverError",
     "OnError",
     "ProgressEvent",
+    "QueryResult",
     "Reject",
     "Report",
     "ReportError",
@@ -63,6 +85,7 @@ __all__ = [
     "Table",
     "TableReport",
     "TableSource",
+    "TargetConfig",
     "TargetError",
     "TargetReport",
     "TooManyRejectsError",
@@ -70,10 +93,17 @@ __all__ = [
     "UniqueConstraint",
     "UnsupportedError",
     "UsageError",
+    "ValidationResult",
     "__version__",
     "as_dataset",
+    "check_config",
     "distribute",
     "inspect",
     "load",
+    "load_config",
+    "model",
     "plan",
+    "query",
+    "validate",
+    "validate_databases",
 ]

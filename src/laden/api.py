@@ -1,10 +1,13 @@
-"""The public functions: :func:`load`, :func:`distribute`, :func:`plan`, :func:`inspect`."""
+"""The public functions: :func:`load`, :func:`distribute`, :func:`plan`, :func:`inspect`, :func:`query`."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from laden.config import Config, ResolvedTarget, TargetConfig, is_url, load_config, resolve
 from laden.engine import TargetLoad
 from laden.errors import UsageError
 from laden.plan import LoadOptions, LoadPlan, OnError, Strategy, build_plan
@@ -15,7 +18,12 @@ from laden.schema import Schema
 from laden.source import as_dataset
 from laden.targets import backend_for
 
+if TYPE_CHECKING:
+    from laden.query import QueryResult
+
 KeySpec = Mapping[str, Sequence[str] | str]
+#: a :class:`Config`, the path of a ``laden.yaml``, or None to look for one (only when a name is used)
+ConfigSpec = Config | str | os.PathLike[str] | None
 
 
 def _enum(kind: type[Strategy] | type[OnError], value: object, what: str) -> Any:
@@ -28,30 +36,49 @@ def _enum(kind: type[Strategy] | type[OnError], value: object, what: str) -> Any
 
 def options(
     *,
-    strategy: str | Strategy = Strategy.APPEND,
+    strategy: str | Strategy | None = None,
     keys: KeySpec | None = None,
-    batch_size: int = 100_000,
-    on_error: str | OnError = OnError.FAIL,
+    batch_size: int | None = None,
+    on_error: str | OnError | None = None,
     rejects: str | None = None,
     max_rejects: int | None = None,
     cascade: bool = False,
+    defaults: TargetConfig | None = None,
 ) -> LoadOptions:
-    """Validated :class:`LoadOptions` from the keyword arguments every entry point takes."""
-    parsed_keys: dict[str, tuple[str, ...]] = {}
+    """Validated :class:`LoadOptions` from the keyword arguments every entry point takes.
+
+    An argument left None takes the named target's setting from ``laden.yaml`` (``defaults``),
+    then laden's default; upsert keys given here add to (and override) the target's.
+    """
+    d = defaults or TargetConfig(name="", datasource="")
+    parsed_keys: dict[str, tuple[str, ...]] = dict(d.keys)
     for table, cols in (keys or {}).items():
         names = tuple(c.strip() for c in (cols.split(",") if isinstance(cols, str) else cols))
         if not names or not all(names):
             raise UsageError(f"keys for table {table!r} must name at least one column")
         parsed_keys[table] = names
     return LoadOptions(
-        strategy=_enum(Strategy, strategy, "strategy"),
+        strategy=_enum(Strategy, _first(strategy, d.strategy, Strategy.APPEND), "strategy"),
         keys=parsed_keys,
-        batch_size=batch_size,
-        on_error=_enum(OnError, on_error, "on_error mode"),
+        batch_size=_first(batch_size, d.batch_size, 100_000),
+        on_error=_enum(OnError, _first(on_error, d.on_error, OnError.FAIL), "on_error mode"),
         rejects_path=rejects,
-        max_rejects=max_rejects,
+        max_rejects=_first(max_rejects, d.max_rejects, None),
         cascade=cascade,
     )
+
+
+def _first(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
+def _config(config: ConfigSpec, specs: Sequence[str]) -> Config | None:
+    """The configuration, read only when a spec is a name rather than a URL."""
+    if isinstance(config, Config):
+        return config
+    if all(is_url(s) for s in specs):
+        return None
+    return load_config(config)
 
 
 def load(
@@ -59,19 +86,23 @@ def load(
     target: str,
     *,
     table: str | None = None,
-    strategy: str | Strategy = Strategy.APPEND,
+    strategy: str | Strategy | None = None,
     keys: KeySpec | None = None,
-    batch_size: int = 100_000,
-    on_error: str | OnError = OnError.FAIL,
+    batch_size: int | None = None,
+    on_error: str | OnError | None = None,
     rejects: str | None = None,
     max_rejects: int | None = None,
     cascade: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     load_id: str | None = None,
+    config: ConfigSpec = None,
 ) -> Report:
-    """Load ``data`` into one database ``target`` (a URL) in FK order, in one transaction.
+    """Load ``data`` into one ``target`` in FK order, in one transaction.
 
+    ``target`` is a database URL, or the name of a target (or datasource) in ``laden.yaml``
+    (``config``: a :class:`Config`, a path, or None to look for the file); a named target's
+    settings (strategy, batch size, ...) apply where an argument is left None.
     ``data`` is anything :func:`laden.source.as_dataset` takes: a mapping of table name to
     DataFrame / Arrow table / list of dicts / file path, a directory, or one input with
     ``table=``. Returns a :class:`Report`; it does not raise for a failed target —
@@ -91,6 +122,7 @@ def load(
         progress=progress,
         cancel=cancel,
         load_id=load_id,
+        config=config,
     )
 
 
@@ -102,27 +134,29 @@ def distribute(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     load_id: str | None = None,
+    config: ConfigSpec = None,
     **kwargs: Any,
 ) -> Report:
-    """Load the same dataset into several targets, one after the other.
+    """Load the same dataset into several targets (URLs or names), one after the other: one report.
 
     Each target has its own transaction: one failing is rolled back and reported while the
-    others carry on. Inputs that can be read only once (a RecordBatchReader) are spooled
-    to a temporary Arrow file on the first pass.
+    others carry on. Every name is resolved before anything is loaded. Inputs that can be
+    read only once (a RecordBatchReader) are spooled to a temporary Arrow file on the first pass.
     """
     if isinstance(targets, str):
         targets = [targets]
     if not targets:
         raise UsageError("no target given")
-    opts = options(**kwargs)
+    resolved = resolve_all(targets, config)
+    runs = [(r, options(**kwargs, defaults=r.target)) for r in resolved]
     report = Report(load_id or new_load_id())
     dataset = as_dataset(data, table=table)
-    if opts.rejects_path:  # this load's rejects only, from every target
-        with open(opts.rejects_path, "w", encoding="utf-8"):
+    for path in {o.rejects_path for _, o in runs if o.rejects_path}:  # this load's rejects only
+        with open(path, "w", encoding="utf-8"):
             pass
     with dataset.spooled() if len(targets) > 1 else dataset as ds:
-        for url in targets:
-            backend = backend_for(url)
+        for target, opts in runs:
+            backend = backend_for(target.url, name=target.name, namespace=target.namespace)
             run = TargetLoad(ds, backend, opts, report.load_id, progress=progress, cancel=cancel)
             result = run.run()
             result.rejects = run.rejects
@@ -130,28 +164,76 @@ def distribute(
     return report
 
 
-def plan(data: Any, target: str, *, table: str | None = None, **kwargs: Any) -> LoadPlan:
+def resolve_all(specs: Sequence[str], config: ConfigSpec = None) -> list[ResolvedTarget]:
+    """Each target spec (URL, target or datasource name) resolved; the first bad one raises."""
+    cfg = _config(config, specs)
+    return [resolve(spec, cfg) for spec in specs]
+
+
+def plan(data: Any, target: str, *, table: str | None = None, config: ConfigSpec = None, **kwargs: Any) -> LoadPlan:
     """What :func:`load` would do, without writing anything (``--dry-run``)."""
-    opts = options(**kwargs)
+    [resolved] = resolve_all([target], config)
+    opts = options(**kwargs, defaults=resolved.target)
     dataset = as_dataset(data, table=table)
-    backend = backend_for(target)
+    backend = backend_for(resolved.url, name=resolved.name, namespace=resolved.namespace)
     backend.connect()
     try:
-        schema = backend.reflect()
+        schema = backend.reflect(row_counts=RowCounts.ESTIMATE)
     finally:
         backend.close()
     sources = {n: t.schema() for n, t in dataset.tables.items()}
-    return build_plan(sources, schema, opts, backend.caps, target=backend.name, engine=backend.engine.value)
+    built = build_plan(sources, schema, opts, backend.caps, target=backend.name, engine=backend.engine.value)
+    tables = tuple(dataclasses.replace(tp, source_rows=dataset.tables[tp.name].rows()) for tp in built.tables)
+    return dataclasses.replace(built, tables=tables)
 
 
 def inspect(
-    target: str, *, tables: Sequence[str] | None = None, row_counts: str | RowCounts = RowCounts.EXACT
+    target: str,
+    *,
+    tables: Sequence[str] | None = None,
+    row_counts: str | RowCounts = RowCounts.EXACT,
+    config: ConfigSpec = None,
 ) -> Schema:
     """Reflect the target's tables: columns, keys, FKs, unique constraints, indexes, row counts."""
     counts = row_counts if isinstance(row_counts, RowCounts) else RowCounts(row_counts)
-    backend = backend_for(target)
+    [resolved] = resolve_all([target], config)
+    backend = backend_for(resolved.url, name=resolved.name, namespace=resolved.namespace)
     backend.connect()
     try:
         return backend.reflect(tables, counts)
     finally:
         backend.close()
+
+
+def query(
+    sql: str,
+    *,
+    datasource: str,
+    database: str | None = None,
+    params: Sequence[Any] | None = None,
+    write: bool = False,
+    limit: int | None = None,
+    timeout: float = 30.0,
+    config: ConfigSpec = None,
+) -> QueryResult:
+    """Run ``sql`` on a datasource (a name from ``laden.yaml``, a target name, or a URL).
+
+    Unqualified table names resolve in ``database`` (PostgreSQL / DuckDB schema, MySQL
+    database; a named target's own database by default). Read-only unless ``write=True``;
+    ``timeout`` seconds per statement. Never raises for a database error: check
+    ``result.success`` and ``result.error``.
+    """
+    from laden.pool import PoolConfig, pool_for
+    from laden.query import run_query
+
+    [resolved] = resolve_all([datasource], config)
+    namespace = database or resolved.namespace
+    ds = resolved.datasource
+    if ds is not None and database and ds.databases and database not in ds.databases:
+        raise UsageError(
+            f"{database!r} is not a database of datasource {ds.name!r} (its databases: {', '.join(ds.databases)})"
+        )
+    pool = pool_for(ds.name if ds else resolved.url, resolved.url, ds.pool if ds else PoolConfig())
+    return run_query(
+        resolved.url, sql, database=namespace, params=params, write=write, limit=limit, timeout=timeout, pool=pool
+    )

@@ -582,4 +582,5 @@ class TargetLoad:
 
     def _emit(self, kind: EventKind, table: str | None = None, rows: int = 0, status: str | None = None) -> None:
         if self.progress is not None:
-            self.progress(ProgressEvent(self.load_id, kind, self.backend.name, table, rows, None, status))
+            total = self.dataset.tables[table].rows() if table in self.dataset.tables else None
+            self.progress(ProgressEvent(self.load_id, kind, self.backend.name, table, rows, total, status))

@@ -114,6 +114,8 @@ class TablePlan:
     cycle_method: CycleMethod | None = None
     #: TWO_PHASE: FK columns written as NULL first and set after the cycle's tables are in
     deferred_columns: tuple[str, ...] = ()
+    #: rows in the source, when it knows without reading (Parquet, Arrow); for --dry-run
+    source_rows: int | None = None
 
     @property
     def target_columns(self) -> tuple[Column, ...]:
@@ -137,7 +139,8 @@ class LoadPlan:
         return self.options.strategy
 
     def describe(self) -> str:
-        lines = [f"{self.target}: {self.strategy.value}, on_error={self.options.on_error.value}"]
+        head = f"{self.target}: {self.strategy.value}, on_error={self.options.on_error.value}"
+        lines = [head + " (dry run: nothing written)"]
         if self.clear:
             lines.append(f"  clear (children first): {', '.join(self.clear)}")
         for i, tp in enumerate(self.tables, 1):
@@ -150,6 +153,11 @@ class LoadPlan:
             if tp.deferred_columns:
                 extra += f" set-later=({', '.join(tp.deferred_columns)})"
             lines.append(f"  {i}. {tp.table.name} [{cols}]{extra}")
+            rows = [f"{tp.source_rows:,} rows in the source"] if tp.source_rows is not None else []
+            if tp.table.row_count is not None:
+                rows.append(f"{tp.table.row_count:,} in the table now")
+            if rows:
+                lines.append(f"     {', '.join(rows)}")
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
 

@@ -66,8 +66,18 @@ class TableSource:
     ``replayable`` is False (one-shot inputs; see :meth:`Dataset.spooled`).
     """
 
-    def __init__(self, name: str, origin: str, schema: Any, batches: _Batches, *, replayable: bool = True) -> None:
+    def __init__(
+        self,
+        name: str,
+        origin: str,
+        schema: Any,
+        batches: _Batches,
+        *,
+        replayable: bool = True,
+        rows: int | Callable[[], int | None] | None = None,
+    ) -> None:
         self.name = name
+        self._rows = rows
         self.origin = origin
         self.replayable = replayable
         self._schema = None if callable(schema) else schema
@@ -84,6 +94,12 @@ class TableSource:
             assert self._schema_fn is not None
             self._schema = self._schema_fn()
         return self._schema
+
+    def rows(self) -> int | None:
+        """How many rows the source holds, when it knows without reading them (Parquet, Arrow), else None."""
+        if callable(self._rows):
+            self._rows = self._rows()
+        return self._rows
 
     def batches(self, batch_size: int) -> Iterator[pa.RecordBatch]:
         """Yield the rows in batches of at most ``batch_size`` rows (never empty batches)."""
@@ -233,7 +249,9 @@ def _fspath(path: object) -> str:
 
 
 def _table_source(table: pa.Table, name: str, origin: str) -> TableSource:
-    return TableSource(name, origin, table.schema, lambda size: table.to_batches(max_chunksize=size))
+    return TableSource(
+        name, origin, table.schema, lambda size: table.to_batches(max_chunksize=size), rows=table.num_rows
+    )
 
 
 def _arrow_source(data: object, name: str) -> TableSource | None:
@@ -316,7 +334,9 @@ def _file_source(path: str, name: str | None) -> TableSource:
     fmt, compression, stem = kind
     name = name or stem
     if fmt == "parquet":
-        return TableSource(name, path, lambda: _parquet_schema(path), partial(_parquet_batches, path))
+        return TableSource(
+            name, path, lambda: _parquet_schema(path), partial(_parquet_batches, path), rows=lambda: _parquet_rows(path)
+        )
     if fmt == "ipc":
         return TableSource(name, path, lambda: _open_ipc(path).schema, lambda _size: _ipc_batches(path))
     reader = _CsvFile(path, fmt, compression) if fmt != "jsonl" else _JsonFile(path, fmt, compression)
@@ -347,6 +367,14 @@ def _guarded(make: Callable[[], Iterable[Any]], origin: str) -> Iterator[pa.Reco
 def _parquet_schema(path: str) -> pa.Schema:
     with _arrow_errors(path), pq.ParquetFile(path) as parquet:
         return parquet.schema_arrow
+
+
+def _parquet_rows(path: str) -> int | None:
+    try:
+        with pq.ParquetFile(path) as parquet:
+            return int(parquet.metadata.num_rows)
+    except (OSError, pa.ArrowException):
+        return None  # reading will say what is wrong
 
 
 def _parquet_batches(path: str, batch_size: int) -> Iterator[pa.RecordBatch]:
@@ -564,7 +592,7 @@ class _Spool:
 
     def source(self) -> TableSource:
         src = self._source
-        return TableSource(src.name, src.origin, src.schema, self._batches)
+        return TableSource(src.name, src.origin, src.schema, self._batches, rows=src.rows)
 
     def _batches(self, batch_size: int) -> Iterator[pa.RecordBatch]:
         if not os.path.isdir(self._dir):

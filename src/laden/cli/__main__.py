@@ -1,0 +1,5 @@
+import sys
+
+from laden.cli import main
+
+sys.exit(main())

@@ -1,0 +1,239 @@
+"""One function per command: arguments in, a library call, rendered output, an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from laden import api, check, demo
+from laden.cli import render
+from laden.config import Config, is_url, load_config
+from laden.errors import LadenError, UsageError
+from laden.plan import OnError
+from laden.progress import CancelToken, ProgressCallback, new_load_id
+from laden.urls import DatabaseURL, scrub
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class Context:
+    """The parsed arguments, the output streams, and the configuration when a name needs it."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
+        self.args = args
+        self.out = out
+        self.err = err
+        self.debug: bool = bool(getattr(args, "debug", False))
+        self._config: Config | None = None
+        self._secrets: list[str] = []
+        for spec in _specs(args):
+            if is_url(spec):
+                with contextlib.suppress(LadenError):  # a bad URL is reported by the command itself
+                    self._secrets.extend(DatabaseURL.parse(spec).secrets())
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(getattr(self.args, "config", None))
+            for ds in self._config.datasources.values():
+                self._secrets.extend(ds.url().secrets())
+        return self._config
+
+    def config_for(self, specs: Sequence[str]) -> Config | None:
+        """The configuration if any spec is a name (or --config was given), else None."""
+        if getattr(self.args, "config", None) or not all(is_url(s) for s in specs):
+            return self.config
+        return None
+
+    def scrub(self, text: str) -> str:
+        return scrub(text, tuple(self._secrets))
+
+    def emit(self, text: str) -> None:
+        self.out.write(self.scrub(text) + "\n")
+
+    def emit_json(self, data: Any) -> None:
+        self.emit(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def _specs(args: argparse.Namespace) -> list[str]:
+    specs = list(getattr(args, "targets", None) or [])
+    for attr in ("target", "datasource"):
+        value = getattr(args, attr, None)
+        if isinstance(value, str):
+            specs.append(value)
+    return specs
+
+
+# -- load ---------------------------------------------------------------------------------------
+
+
+def _keys(specs: Sequence[str]) -> dict[str, list[str]]:
+    keys: dict[str, list[str]] = {}
+    for spec in specs:
+        table, eq, cols = spec.partition("=")
+        if not eq or not table or not cols:
+            raise UsageError(f"--key {spec!r}: expected TABLE=COL[,COL]")
+        keys[table] = [c for c in cols.split(",") if c]
+    return keys
+
+
+def load(ctx: Context) -> int:
+    args = ctx.args
+    kwargs: dict[str, Any] = {
+        "strategy": args.strategy,
+        "keys": _keys(args.key),
+        "batch_size": args.batch_size,
+        "on_error": args.on_error,
+        "max_rejects": args.max_rejects,
+        "cascade": args.cascade,
+    }
+    config = ctx.config_for(args.targets)
+    data: Any = args.sources if len(args.sources) > 1 else args.sources[0]
+    if args.dry_run:
+        plans = [api.plan(data, t, table=args.table, config=config, **kwargs) for t in args.targets]
+        if args.json:
+            ctx.emit_json({"plans": [render.plan_dict(p) for p in plans]})
+        else:
+            ctx.emit("\n\n".join(p.describe() for p in plans))
+        return EXIT_OK
+    load_id = new_load_id()
+    modes = {args.on_error or (r.target and r.target.on_error) for r in api.resolve_all(args.targets, config)}
+    if "reject" in modes or OnError.REJECT in modes:
+        kwargs["rejects"] = args.rejects or f"laden-rejects-{load_id}.jsonl"
+    cancel = _cancel_on_signals(ctx.err)
+    with progress_for(ctx.err, enabled=not args.json) as progress:
+        report = api.distribute(
+            data, args.targets, table=args.table, progress=progress, cancel=cancel, load_id=load_id, config=config,
+            **kwargs,
+        )  # fmt: skip
+    ctx.emit(report.to_json() if args.json else str(report))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+@contextlib.contextmanager
+def progress_for(stream: TextIO, *, enabled: bool = True) -> Iterator[ProgressCallback | None]:
+    """Progress bars on ``stream`` when it is a terminal (and ``enabled``); else None, no output."""
+    if not (enabled and stream.isatty()):
+        yield None
+        return
+    from rich.console import Console
+
+    from laden.cli.progress import Bars
+
+    with Bars(Console(file=stream)) as bars:
+        yield bars
+
+
+def _cancel_on_signals(err: TextIO) -> CancelToken:
+    """SIGTERM or a first Ctrl-C cancel the load cleanly (rollback, report); a second Ctrl-C kills."""
+    cancel = CancelToken()
+
+    def handler(signum: int, _frame: object) -> None:
+        err.write("\ncancelling: rolling back (Ctrl-C again to abort at once)\n")
+        cancel.cancel()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return cancel
+
+
+# -- inspect, query, model ----------------------------------------------------------------------------
+
+
+def inspect(ctx: Context) -> int:
+    args = ctx.args
+    schema = api.inspect(args.target, tables=args.tables, config=ctx.config_for([args.target]))
+    if args.tables:
+        missing = [t for t in args.tables if schema.table(t) is None]
+        if missing:
+            raise UsageError(f"{args.target}: no table {', '.join(map(repr, missing))}")
+    if args.json:
+        ctx.emit_json(render.schema_dict(schema))
+    else:
+        ctx.emit(render.schema_text(schema))
+    return EXIT_OK
+
+
+def query(ctx: Context) -> int:
+    from laden.query import QueryResult
+
+    args = ctx.args
+    if args.limit is not None and args.limit < 0:
+        raise UsageError(f"--limit must be 0 or more (got {args.limit})")
+    result: QueryResult = api.query(
+        args.sql,
+        datasource=args.datasource,
+        database=args.database,
+        write=args.write,
+        limit=args.limit,
+        timeout=args.timeout,
+        config=ctx.config_for([args.datasource]),
+    )
+    if args.json:
+        ctx.emit_json(result.to_dict())
+    elif not result.success:
+        ctx.err.write(f"laden: error: {ctx.scrub(result.error or 'the query failed')}\n")
+    elif args.csv:
+        result.to_csv(ctx.out)
+    else:
+        ctx.emit(render.query_text(result))
+    return EXIT_OK if result.success else EXIT_FAILED
+
+
+def model(ctx: Context) -> int:
+    from laden.export import model as export_model
+
+    args = ctx.args
+    text = export_model(
+        args.target, args.table, format=args.format, constraints=args.constraint, config=ctx.config_for([args.target])
+    )
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    if args.json:
+        ctx.emit_json({"table": args.table, "format": args.format, "model": text, "output": args.output})
+    elif not args.output:
+        ctx.out.write(text if text.endswith("\n") else text + "\n")
+    return EXIT_OK
+
+
+# -- config, demo -----------------------------------------------------------------------------------
+
+
+def config(ctx: Context) -> int:
+    result = check.check_config(getattr(ctx.args, "config", None))
+    for r in (*result.datasources, *result.targets):
+        r.errors = [ctx.scrub(e) for e in r.errors]
+    if ctx.args.json:
+        ctx.emit_json(result.to_dict())
+    else:
+        ctx.emit(render.config_check_text(result))
+    if result.problems:
+        return EXIT_USAGE
+    return EXIT_OK if result.valid else EXIT_FAILED
+
+
+def run_demo(ctx: Context) -> int:
+    args = ctx.args
+    path = os.path.abspath(args.db)
+    report = demo.run(path)
+    ctx.emit(report.to_json() if args.json else str(report))
+    if not args.json:
+        ctx.emit(f"\nloaded into {path}; look inside with: sqlite3 {args.db} 'SELECT * FROM orders LIMIT 5'")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+COMMANDS: dict[str, Callable[[Context], int]] = {
+    "load": load,
+    "inspect": inspect,
+    "query": query,
+    "model": model,
+    "config": config,
+    "demo": run_demo,
+}

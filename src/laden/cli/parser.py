@@ -1,0 +1,104 @@
+"""The command line: every command, option and help text, and nothing that runs."""
+
+from __future__ import annotations
+
+import argparse
+
+EPILOG = """\
+targets:
+  A target is a database URL (postgresql://user@host/db, mysql://..., sqlite:///file.db,
+  duckdb:///file.duckdb) or the name of a target or datasource in laden.yaml
+  (found with --config PATH, $LADEN_CONFIG, or ./laden.yaml).
+
+exit codes:
+  0  everything succeeded
+  1  a load, query or check failed (target unreachable, bad rows, cancelled)
+  2  usage or configuration error (bad option, unreadable source, unknown table or name)
+
+--json on any command prints one JSON document on stdout and nothing else there.
+Passwords are never printed; --debug adds tracebacks (still without them).
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    _common_options(common, argparse.SUPPRESS)
+    p = argparse.ArgumentParser(
+        prog="laden",
+        description="Load datasets into databases in FK order, atomically, at bulk speed.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"laden {_version()}")
+    _common_options(p, None)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _load(sub.add_parser("load", parents=[common], help="load files or directories into one or more targets"))
+    _inspect(sub.add_parser("inspect", parents=[common], help="show a target's tables, keys, load order"))
+    _query(sub.add_parser("query", parents=[common], help="run a SQL query against a datasource (read-only)"))
+    _model(sub.add_parser("model", parents=[common], help="export a table as a typed model"))
+    cfg = sub.add_parser("config", parents=[common], help="work with laden.yaml")
+    cfg_sub = cfg.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    check = cfg_sub.add_parser("check", parents=[common], help="validate laden.yaml and reach every datasource")
+    check.add_argument("--json", action="store_true", help="print the result as JSON")
+    dm = sub.add_parser("demo", parents=[common], help="load a small shop with FKs into an embedded SQLite file")
+    dm.add_argument("--db", default="laden-demo.db", metavar="PATH", help="SQLite file (default laden-demo.db)")
+    dm.add_argument("--json", action="store_true")
+    return p
+
+
+def _common_options(p: argparse.ArgumentParser, default: object) -> None:
+    """Accepted before and after the command: ``laden --debug load ...`` and ``laden load ... --debug``."""
+    p.add_argument("--config", metavar="PATH", default=default, help="laden.yaml to use")
+    p.add_argument("--debug", action="store_true", default=default, help="show tracebacks on errors")
+
+
+def _load(ld: argparse.ArgumentParser) -> None:
+    ld.add_argument("sources", nargs="+", metavar="SOURCE", help="CSV / Parquet / JSON Lines files or directories")
+    ld.add_argument(
+        "--to", dest="targets", action="append", required=True, metavar="TARGET", help="URL or name (repeatable)"
+    )
+    ld.add_argument("--table", help="target table name when one source is given (default: the file stem)")
+    ld.add_argument("--strategy", choices=["append", "truncate_insert", "upsert"], help="default: append")
+    ld.add_argument("--key", action="append", default=[], metavar="TABLE=COL[,COL]", help="upsert keys (repeatable)")
+    ld.add_argument("--batch-size", type=int, metavar="N", help="rows per batch (default 100000)")
+    ld.add_argument("--on-error", choices=["fail", "reject"], help="default: fail")
+    ld.add_argument("--rejects", metavar="PATH", help="rejects file (JSON Lines); default laden-rejects-<id>.jsonl")
+    ld.add_argument("--max-rejects", type=int, metavar="N")
+    ld.add_argument("--cascade", action="store_true", help="truncate_insert may clear tables referencing the dataset")
+    ld.add_argument("--dry-run", action="store_true", help="print the plan per target, load nothing")
+    ld.add_argument("--json", action="store_true", help="print only the report (or plan), as JSON, on stdout")
+
+
+def _inspect(ins: argparse.ArgumentParser) -> None:
+    ins.add_argument("target", metavar="TARGET", help="URL, or a target or datasource name from laden.yaml")
+    ins.add_argument("--table", action="append", dest="tables", metavar="NAME", help="only this table (repeatable)")
+    ins.add_argument("--json", action="store_true")
+
+
+def _query(q: argparse.ArgumentParser) -> None:
+    q.add_argument("sql", metavar="SQL")
+    q.add_argument(
+        "--datasource", "--to", dest="datasource", required=True, metavar="NAME", help="datasource, target or URL"
+    )
+    q.add_argument("--database", metavar="DB", help="logical database: PostgreSQL/DuckDB schema, MySQL database")
+    fmt = q.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the result as JSON")
+    fmt.add_argument("--csv", action="store_true", help="print the rows as CSV with a header")
+    q.add_argument("--limit", type=int, metavar="N", help="fetch at most N rows")
+    q.add_argument("--write", action="store_true", help="allow statements that write (default: read-only)")
+    q.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="statement timeout (default 30)")
+
+
+def _model(m: argparse.ArgumentParser) -> None:
+    m.add_argument("target", metavar="TARGET", help="URL, or a target or datasource name from laden.yaml")
+    m.add_argument("--table", required=True, metavar="NAME")
+    m.add_argument("--format", required=True, choices=["jsonschema", "pydantic", "sqlalchemy", "pure"])
+    m.add_argument("--constraint", action="append", default=[], metavar="EXPR", help="e.g. 'qty > 0' (repeatable)")
+    m.add_argument("--output", "-o", metavar="PATH", help="write to PATH instead of stdout")
+    m.add_argument("--json", action="store_true", help="print {table, format, model} as JSON")
+
+
+def _version() -> str:
+    from laden import __version__
+
+    return __version__

@@ -1,0 +1,521 @@
+"""``laden.yaml``: datasources and named targets, read into typed objects.
+
+Where the file is found: ``--config PATH`` (``path=``), else ``$LADEN_CONFIG``, else
+``laden.yaml`` (or ``laden.yml``) in the working directory.
+
+``${VAR}`` and ``${VAR:default}`` are substituted *after* YAML parsing, in string values
+only, so a value holding ``:``, ``#`` or quotes arrives byte for byte; ``$${`` is a
+literal ``${``. A missing variable without a default is an error naming it. Every value
+is then checked against what it should be, and every problem is reported with the file,
+the line, the key path and what was expected — all of them at once, not the first only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from laden.errors import UsageError
+from laden.plan import OnError, Strategy
+from laden.pool import PoolConfig
+from laden.urls import DatabaseURL, Engine
+
+FILE_NAMES = ("laden.yaml", "laden.yml")
+ENV_VAR = "LADEN_CONFIG"
+_TYPES = {"postgresql": Engine.POSTGRESQL, "postgres": Engine.POSTGRESQL, "mysql": Engine.MYSQL}
+_TYPES |= {"mariadb": Engine.MYSQL, "sqlite": Engine.SQLITE, "duckdb": Engine.DUCKDB}
+_VAR = re.compile(r"\$\$\{|\$\{([^}:]*)(?::([^}]*))?\}")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+class ConfigError(UsageError):
+    """The configuration file is missing, unreadable or invalid. ``problems`` lists each one."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        head = self.problems[0] if len(self.problems) == 1 else f"{len(self.problems)} problems in the configuration"
+        super().__init__(head if len(self.problems) == 1 else head + ":\n  " + "\n  ".join(self.problems))
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where a datasource lives: host/port/... for servers, ``path`` for SQLite and DuckDB, or a ``url``."""
+
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    path: str | None = None
+    url: str | None = field(default=None, repr=False)
+    #: extra driver parameters, passed in the URL's query string (sslmode, ...)
+    options: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Datasource:
+    """One database server (or file) and the logical databases laden may use in it."""
+
+    name: str
+    engine: Engine
+    connection: Connection
+    description: str = ""
+    enabled: bool = True
+    pool: PoolConfig = field(default_factory=PoolConfig)
+    #: PostgreSQL and DuckDB schemas, MySQL/MariaDB databases; empty = only the default one
+    databases: tuple[str, ...] = ()
+
+    def url(self) -> DatabaseURL:
+        """The datasource's connection as a parsed URL (password included, never shown)."""
+        c = self.connection
+        if c.url:
+            return DatabaseURL.parse(c.url)
+        if self.engine in (Engine.SQLITE, Engine.DUCKDB):
+            return DatabaseURL(engine=self.engine, path=c.path or ":memory:", query=c.options)
+        return DatabaseURL(
+            engine=self.engine,
+            host=c.host,
+            port=c.port,
+            user=c.user,
+            password=c.password,
+            database=c.database,
+            query=c.options,
+        )
+
+    def url_string(self) -> str:
+        """The URL as a string with the password in it: for handing to a backend, never for display."""
+        u = self.url()
+        if u.engine in (Engine.SQLITE, Engine.DUCKDB):
+            path = u.path or ":memory:"
+            return f"{u.engine.value}:///{path}" + (f"?{urlencode(u.query)}" if u.query else "")
+        auth = ""
+        if u.user:
+            auth = quote(u.user, safe="") + (f":{quote(u.password, safe='')}" if u.password is not None else "") + "@"
+        host = f"[{u.host}]" if u.host and ":" in u.host else (u.host or "")
+        port = f":{u.port}" if u.port else ""
+        db = f"/{quote(u.database, safe='')}" if u.database else ""
+        return f"{u.engine.value}://{auth}{host}{port}{db}" + (f"?{urlencode(u.query)}" if u.query else "")
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """A named target: a datasource, a logical database in it, and load defaults."""
+
+    name: str
+    datasource: str
+    database: str | None = None
+    strategy: Strategy | None = None
+    batch_size: int | None = None
+    on_error: OnError | None = None
+    max_rejects: int | None = None
+    keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    tables: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    datasources: Mapping[str, Datasource]
+    targets: Mapping[str, TargetConfig]
+
+    def datasource(self, name: str) -> Datasource:
+        found = self.datasources.get(name)
+        if found is None:
+            raise UsageError(
+                f"no datasource {name!r} in {self._where()}; defined: {', '.join(self.datasources) or 'none'}"
+            )
+        return found
+
+    def target(self, name: str) -> TargetConfig:
+        found = self.targets.get(name)
+        if found is None:
+            raise UsageError(
+                f"{name!r} is neither a target URL nor a target in {self._where()} "
+                f"(targets there: {', '.join(self.targets) or 'none'}); a URL looks like postgresql://host/db"
+            )
+        return found
+
+    def _where(self) -> str:
+        return str(self.path) if self.path else "the configuration"
+
+
+# -- finding and reading the file --------------------------------------------------------------
+
+
+def find_config(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """The configuration file to use, or None when there is none (and none was asked for)."""
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError([f"{p}: configuration file not found"])
+        return p
+    env = os.environ.get(ENV_VAR)
+    if env:
+        p = Path(env)
+        if not p.is_file():
+            raise ConfigError([f"{p}: configuration file not found (from ${ENV_VAR})"])
+        return p
+    for name in FILE_NAMES:
+        p = Path.cwd() / name
+        if p.is_file():
+            return p
+    return None
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, substitute and validate the configuration; an empty :class:`Config` when there is no file."""
+    found = find_config(path)
+    if found is None:
+        return Config(None, {}, {})
+    try:
+        text = found.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{found}: cannot read the configuration: {exc}"]) from exc
+    return parse_config(text, found, environ=os.environ if environ is None else environ)
+
+
+def parse_config(text: str, path: Path | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
+    import yaml
+
+    where = str(path) if path else "<config>"
+    try:
+        data = yaml.safe_load(text)
+        lines = _line_map(yaml.compose(text))
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{where}: not valid YAML: {exc}".replace("\n", " ")]) from exc
+    reader = _Reader(where, lines, os.environ if environ is None else environ)
+    config = reader.config(data, path)
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return config
+
+
+def _line_map(node: Any, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
+    """Key path -> 1-based line number, from PyYAML's node tree."""
+    import yaml
+
+    out: dict[tuple[str, ...], int] = {}
+    if node is None:
+        return out
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            sub = (*path, str(key.value))
+            out.update(_line_map(value, sub))
+            out[sub] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out.update(_line_map(item, (*path, str(i))))
+    return out
+
+
+# -- validation into typed objects -----------------------------------------------------------------
+
+
+class _Reader:
+    """Walks the parsed YAML, substitutes variables, converts values, collects every problem."""
+
+    def __init__(self, where: str, lines: dict[tuple[str, ...], int], environ: Mapping[str, str]) -> None:
+        self.where = where
+        self.lines = lines
+        self.environ = environ
+        self.problems: list[str] = []
+
+    def problem(self, path: tuple[str, ...], message: str) -> None:
+        line = next((self.lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in self.lines), None)
+        loc = f"{self.where}:{line}" if line else self.where
+        self.problems.append(f"{loc}: {'.'.join(path) or '(top level)'}: {message}")
+
+    # values ---------------------------------------------------------------------------------
+    def substitute(self, value: Any, path: tuple[str, ...]) -> Any:
+        if not isinstance(value, str):
+            return value
+
+        def sub(m: re.Match[str]) -> str:
+            if m.group(0) == "$${":
+                return "${"
+            name, default = m.group(1), m.group(2)
+            if name in self.environ:
+                return self.environ[name]
+            if default is not None:
+                return default
+            self.problem(path, f"environment variable ${{{name}}} is not set and has no default (${{{name}:default}})")
+            return ""
+
+        return _VAR.sub(sub, value)
+
+    def mapping(self, value: Any, path: tuple[str, ...], allowed: Sequence[str] | None = None) -> dict[str, Any]:
+        """A mapping with the ``allowed`` keys (None: keys are names the user chooses)."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            what = f" ({', '.join(allowed)})" if allowed else " of names"
+            self.problem(path, f"expected a mapping{what}, got {_kind(value)}")
+            return {}
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if allowed is not None and str(key) not in allowed:
+                self.problem((*path, str(key)), f"unknown key; expected one of: {', '.join(allowed)}")
+                continue
+            out[str(key)] = item
+        return out
+
+    def string(self, value: Any, path: tuple[str, ...], *, required: bool = False) -> str | None:
+        value = self.substitute(value, path)
+        if value is None or value == "":
+            if required:
+                self.problem(path, "is required")
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self.problem(path, f"expected a string, got {_kind(value)}")
+            return None
+        return str(value)
+
+    def integer(self, value: Any, path: tuple[str, ...], *, minimum: int = 0) -> int | None:
+        value = self.substitute(value, path)
+        if value is None or value == "":
+            return None
+        try:
+            if isinstance(value, bool | float):
+                raise ValueError
+            number = int(value)
+        except (TypeError, ValueError):
+            self.problem(path, f"expected a whole number, got {value!r}")
+            return None
+        if number < minimum:
+            self.problem(path, f"expected a number >= {minimum}, got {number}")
+            return None
+        return number
+
+    def number(self, value: Any, path: tuple[str, ...]) -> float | None:
+        value = self.substitute(value, path)
+        if value is None or value == "":
+            return None
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+        except (TypeError, ValueError):
+            self.problem(path, f"expected a number of seconds, got {value!r}")
+            return None
+        if number <= 0:
+            self.problem(path, f"expected a positive number, got {value!r}")
+            return None
+        return number
+
+    def boolean(self, value: Any, path: tuple[str, ...], default: bool) -> bool:
+        value = self.substitute(value, path)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "yes", "on", "1"):
+            return True
+        if text in ("false", "no", "off", "0"):
+            return False
+        self.problem(path, f"expected true or false, got {value!r}")
+        return default
+
+    def strings(self, value: Any, path: tuple[str, ...]) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",")]
+        if not isinstance(value, list):
+            self.problem(path, f"expected a list of names, got {_kind(value)}")
+            return ()
+        out = [self.string(v, (*path, str(i)), required=True) for i, v in enumerate(value)]
+        return tuple(v for v in out if v)
+
+    def choice(self, value: Any, path: tuple[str, ...], kind: type[Strategy] | type[OnError]) -> Any:
+        text = self.string(value, path)
+        if text is None:
+            return None
+        try:
+            return kind(text)
+        except ValueError:
+            self.problem(path, f"expected one of {', '.join(m.value for m in kind)}, got {text!r}")
+            return None
+
+    # sections -------------------------------------------------------------------------------
+    def config(self, data: Any, path: Path | None) -> Config:
+        top = self.mapping(data, (), ["datasources", "targets"])
+        raw_sources = self.mapping(top.get("datasources"), ("datasources",))
+        sources = {name: self.datasource(name, value) for name, value in raw_sources.items()}
+        raw_targets = self.mapping(top.get("targets"), ("targets",))
+        targets = {name: self.target(name, value, sources) for name, value in raw_targets.items()}
+        return Config(path, {k: v for k, v in sources.items() if v}, {k: v for k, v in targets.items() if v})
+
+    def datasource(self, name: str, value: Any) -> Datasource | None:
+        path = ("datasources", name)
+        if not _NAME.match(name):
+            self.problem(path, "a datasource name is letters, digits, '_', '-' and '.', starting with a letter")
+        d = self.mapping(value, path, _DATASOURCE_KEYS)
+        kind = self.string(d.get("type"), (*path, "type"), required=True)
+        engine = _TYPES.get((kind or "").lower())
+        if kind and engine is None:
+            self.problem((*path, "type"), f"expected one of postgresql, mysql, sqlite, duckdb, got {kind!r}")
+        conn = self.connection(d.get("connection"), (*path, "connection"), engine)
+        pool = self.pool(d.get("pool"), (*path, "pool"))
+        databases = self.strings(d.get("databases"), (*path, "databases"))
+        if engine is None or conn is None:
+            return None
+        return Datasource(
+            name=name,
+            engine=engine,
+            connection=conn,
+            description=self.string(d.get("description"), (*path, "description")) or "",
+            enabled=self.boolean(d.get("enabled"), (*path, "enabled"), True),
+            pool=pool,
+            databases=databases,
+        )
+
+    def connection(self, value: Any, path: tuple[str, ...], engine: Engine | None) -> Connection | None:
+        c = self.mapping(value, path, _CONNECTION_KEYS)
+        if value is None:
+            self.problem(path, "is required (host, port, database, user, password; or path; or url)")
+            return None
+        options = self.mapping(c.get("options"), (*path, "options"))
+        conn = Connection(
+            host=self.string(c.get("host"), (*path, "host")),
+            port=self.integer(c.get("port"), (*path, "port"), minimum=1),
+            database=self.string(c.get("database"), (*path, "database")),
+            user=self.string(c.get("user"), (*path, "user")),
+            password=self.string(c.get("password"), (*path, "password")),
+            path=self.string(c.get("path"), (*path, "path")),
+            url=self.string(c.get("url"), (*path, "url")),
+            options=tuple((k, self.string(v, (*path, "options", k)) or "") for k, v in options.items()),
+        )
+        if conn.url:
+            try:
+                parsed = DatabaseURL.parse(conn.url)
+            except UsageError as exc:
+                self.problem((*path, "url"), str(exc))
+                return None
+            if engine is not None and parsed.engine is not engine:
+                self.problem((*path, "url"), f"is a {parsed.engine.value} URL but the type is {engine.value}")
+        elif engine in (Engine.SQLITE, Engine.DUCKDB) and not conn.path:
+            self.problem((*path, "path"), f"is required for a {engine.value} datasource (the database file)")
+        elif engine in (Engine.POSTGRESQL, Engine.MYSQL) and not conn.host:
+            self.problem((*path, "host"), f"is required for a {engine.value} datasource")
+        return conn
+
+    def pool(self, value: Any, path: tuple[str, ...]) -> PoolConfig:
+        p = self.mapping(value, path, ["min_size", "max_size", "connect_timeout"])
+        base = PoolConfig()
+        low = self.integer(p.get("min_size"), (*path, "min_size"))
+        high = self.integer(p.get("max_size"), (*path, "max_size"), minimum=1)
+        timeout = self.number(p.get("connect_timeout"), (*path, "connect_timeout"))
+        low = base.min_size if low is None else low
+        high = base.max_size if high is None else high
+        if low > high:
+            self.problem((*path, "min_size"), f"min_size {low} is larger than max_size {high}")
+            low = high
+        return PoolConfig(
+            min_size=low, max_size=high, connect_timeout=base.connect_timeout if timeout is None else timeout
+        )
+
+    def target(self, name: str, value: Any, sources: Mapping[str, Datasource | None]) -> TargetConfig | None:
+        path = ("targets", name)
+        if "://" in name or not _NAME.match(name):
+            self.problem(path, "a target name is letters, digits, '_', '-' and '.', starting with a letter")
+        t = self.mapping(value, path, _TARGET_KEYS)
+        source = self.string(t.get("datasource"), (*path, "datasource"), required=True)
+        database = self.string(t.get("database"), (*path, "database"))
+        ds = sources.get(source or "")
+        if source and source not in sources:
+            self.problem((*path, "datasource"), f"no datasource {source!r}; defined: {', '.join(sources) or 'none'}")
+        elif ds and database and ds.databases and database not in ds.databases:
+            self.problem(
+                (*path, "database"),
+                f"{database!r} is not one of datasource {source!r}'s databases: {', '.join(ds.databases)}",
+            )
+        keys = self.mapping(t.get("keys"), (*path, "keys"))
+        if source is None:
+            return None
+        return TargetConfig(
+            name=name,
+            datasource=source,
+            database=database,
+            strategy=self.choice(t.get("strategy"), (*path, "strategy"), Strategy),
+            batch_size=self.integer(t.get("batch_size"), (*path, "batch_size"), minimum=1),
+            on_error=self.choice(t.get("on_error"), (*path, "on_error"), OnError),
+            max_rejects=self.integer(t.get("max_rejects"), (*path, "max_rejects")),
+            keys=tuple((k, self.strings(v, (*path, "keys", k))) for k, v in keys.items()),
+            tables=self.strings(t.get("tables"), (*path, "tables")),
+            description=self.string(t.get("description"), (*path, "description")) or "",
+        )
+
+
+_DATASOURCE_KEYS = ["type", "description", "enabled", "connection", "pool", "databases"]
+_CONNECTION_KEYS = ["host", "port", "database", "user", "password", "path", "url", "options"]
+_TARGET_KEYS = [
+    "datasource",
+    "database",
+    "strategy",
+    "batch_size",
+    "on_error",
+    "max_rejects",
+    "keys",
+    "tables",
+    "description",
+]
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+# -- resolving what ``--to`` names ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    """What a target spec (a URL, a target name or a datasource name) points at."""
+
+    #: how messages name it: the target / datasource name, or the masked URL
+    name: str
+    #: the connection URL, password included: hand it to a backend, never show it
+    url: str = field(repr=False)
+    #: PostgreSQL / DuckDB schema or MySQL database to load into; None = the URL's default
+    namespace: str | None = None
+    target: TargetConfig | None = None
+    datasource: Datasource | None = None
+
+
+def is_url(spec: str) -> bool:
+    return "://" in spec
+
+
+def resolve(spec: str, config: Config | None = None) -> ResolvedTarget:
+    """``postgresql://...`` as it is; otherwise a target of ``config``, then a datasource of it."""
+    if is_url(spec):
+        return ResolvedTarget(name=DatabaseURL.parse(spec).masked(), url=spec)
+    config = config if config is not None else load_config()
+    if spec in config.targets:
+        t = config.targets[spec]
+        ds = config.datasource(t.datasource)
+        _require_enabled(ds, f"target {spec!r}")
+        return ResolvedTarget(name=spec, url=ds.url_string(), namespace=t.database, target=t, datasource=ds)
+    if spec in config.datasources:
+        ds = config.datasources[spec]
+        _require_enabled(ds, f"datasource {spec!r}")
+        return ResolvedTarget(name=spec, url=ds.url_string(), datasource=ds)
+    config.target(spec)  # raises: names what exists
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _require_enabled(ds: Datasource, what: str) -> None:
+    if not ds.enabled:
+        raise UsageError(f"{what} uses datasource {ds.name!r}, which is disabled (enabled: false)")

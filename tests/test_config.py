@@ -1,0 +1,275 @@
+"""laden.yaml: substitution, validation messages, named targets, config check, validate."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pyarrow as pa
+import pytest
+
+import laden
+from helpers import create_shop, rows
+from laden.config import ConfigError, parse_config
+
+LADEN = [sys.executable, "-m", "laden.cli"]
+
+
+def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [*LADEN, *args], capture_output=True, text=True, cwd=cwd, timeout=300, env={**os.environ, **(env or {})}
+    )
+
+
+# -- parsing and substitution -------------------------------------------------------------------
+
+
+def test_variables_are_substituted_after_parsing_byte_for_byte() -> None:
+    text = textwrap.dedent(
+        """\
+        datasources:
+          db:
+            type: postgresql
+            connection:
+              host: "${PGHOST_T:localhost}"
+              port: "${PGPORT_T:5432}"
+              user: app
+              password: "${PW_T}"
+              database: "$${NOT_A_VAR}"
+        """
+    )
+    secret = "p@ss:w#rd'\"{x}$"
+    config = parse_config(text, environ={"PW_T": secret, "PGPORT_T": "6543"})
+    conn = config.datasources["db"].connection
+    assert conn.password == secret
+    assert conn.host == "localhost" and conn.port == 6543
+    assert conn.database == "${NOT_A_VAR}"
+    assert secret not in repr(config)
+
+
+def test_a_missing_variable_is_named_with_file_line_and_key() -> None:
+    text = "datasources:\n  db:\n    type: mysql\n    connection:\n      host: h\n      password: ${NOPE_T}\n"
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, Path("laden.yaml"), environ={})
+    assert str(info.value) == (
+        "laden.yaml:6: datasources.db.connection.password: environment variable ${NOPE_T} is not set "
+        "and has no default (${NOPE_T:default})"
+    )
+
+
+def test_every_problem_is_reported_with_what_was_expected() -> None:
+    text = textwrap.dedent(
+        """\
+        datasources:
+          db:
+            type: oracle
+            connection: {host: h, port: abc, hots: x}
+            pool: {min_size: 5, max_size: 2}
+        targets:
+          w: {datasource: nope, strategy: merge}
+        """
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, Path("c.yaml"), environ={})
+    assert info.value.problems == [
+        "c.yaml:3: datasources.db.type: expected one of postgresql, mysql, sqlite, duckdb, got 'oracle'",
+        "c.yaml:4: datasources.db.connection.hots: unknown key; expected one of: host, port, database, user, "
+        "password, path, url, options",
+        "c.yaml:4: datasources.db.connection.port: expected a whole number, got 'abc'",
+        "c.yaml:5: datasources.db.pool.min_size: min_size 5 is larger than max_size 2",
+        "c.yaml:7: targets.w.datasource: no datasource 'nope'; defined: db",
+        "c.yaml:7: targets.w.strategy: expected one of append, truncate_insert, upsert, got 'merge'",
+    ]
+    assert str(info.value).startswith("6 problems in the configuration:\n  c.yaml:3: ")
+
+
+def test_not_yaml_and_not_found() -> None:
+    with pytest.raises(ConfigError, match=r"^c.yaml: not valid YAML: "):
+        parse_config("datasources: [", Path("c.yaml"))
+    with pytest.raises(ConfigError, match=r"^/nonexistent/laden.yaml: configuration file not found$"):
+        laden.load_config("/nonexistent/laden.yaml")
+
+
+# -- named targets against real servers ----------------------------------------------------------------
+
+
+def _parts(url: str) -> dict[str, str]:
+    u = urlsplit(url)
+    return {
+        "HOST": u.hostname or "",
+        "PORT": str(u.port),
+        "USER": unquote(u.username or ""),
+        "PASSWORD": unquote(u.password or ""),
+        "DB": unquote(u.path.lstrip("/")),
+    }
+
+
+CONFIG = """\
+datasources:
+  bank:
+    type: {engine}
+    description: Demo bank
+    connection:
+      host: "${{T_HOST}}"
+      port: "${{T_PORT}}"
+      database: "${{T_DB}}"
+      user: "${{T_USER}}"
+      password: "${{T_PASSWORD}}"
+    pool: {{min_size: 1, max_size: 3, connect_timeout: 5}}
+    databases: [{cust}, {acct}]
+  offline:
+    type: postgresql
+    enabled: false
+    connection: {{host: 127.0.0.1, port: 1, user: x}}
+targets:
+  warehouse: {{datasource: bank, database: {cust}, strategy: upsert, batch_size: 1}}
+  ledger: {{datasource: bank, database: {acct}}}
+"""
+
+
+@pytest.fixture(params=["postgresql", "mysql"])
+def bank(
+    request: pytest.FixtureRequest, make_db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """A server database with two logical databases, and a laden.yaml naming them."""
+    engine = request.param
+    url = request.getfixturevalue("postgres_url" if engine == "postgresql" else "mysql_url")
+    parts = _parts(url)
+    cust, acct = f"{parts['DB']}_cust", f"{parts['DB']}_acct"
+    admin = make_db(url)
+    for name in (cust, acct):
+        admin.execute(f"CREATE {'SCHEMA' if engine == 'postgresql' else 'DATABASE'} {admin.quote(name)}")
+    q = admin.quote
+    for name in (cust, acct):
+        admin.execute(f"CREATE TABLE {q(name)}.{q('customers')} (id bigint PRIMARY KEY, name varchar(50) NOT NULL)")
+    for key, value in parts.items():
+        monkeypatch.setenv(f"T_{key}", value)
+    path = tmp_path / "laden.yaml"
+    path.write_text(CONFIG.format(engine=engine, cust=cust, acct=acct))
+    yield type("Bank", (), {"engine": engine, "url": url, "cust": cust, "acct": acct, "db": admin, "config": path})
+    if engine == "mysql":
+        for name in (cust, acct):
+            admin.execute(f"DROP DATABASE IF EXISTS {q(name)}")
+
+
+def test_load_into_a_named_target_lands_in_its_logical_database(bank: Any, tmp_path: Path) -> None:
+    q = bank.db.quote
+    data = tmp_path / "customers.csv"
+    data.write_text("id,name\n1,Ann\n2,Bob\n")
+    proc = run("load", str(data), "--to", "warehouse", "--to", "ledger", "--config", str(bank.config), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert [t["target"] for t in report["targets"]] == ["warehouse", "ledger"]
+    assert [t["strategy"] for t in report["targets"][0]["tables"]] == ["upsert"]  # from laden.yaml
+    for name in (bank.cust, bank.acct):
+        assert bank.db.query(f"SELECT id, name FROM {q(name)}.{q('customers')} ORDER BY id") == [(1, "Ann"), (2, "Bob")]
+    # the target's strategy (upsert) applies: the same file again changes nothing and fails nowhere
+    data.write_text("id,name\n2,Bea\n")
+    proc = run("load", str(data), "--to", "warehouse", "--config", str(bank.config))
+    assert proc.returncode == 0, proc.stderr
+    assert bank.db.query(f"SELECT id, name FROM {q(bank.cust)}.{q('customers')} ORDER BY id") == [
+        (1, "Ann"),
+        (2, "Bea"),
+    ]
+    # an explicit flag beats laden.yaml: append of an existing key fails, and names the target
+    proc = run("load", str(data), "--to", "warehouse", "--config", str(bank.config), "--strategy", "append")
+    assert proc.returncode == 1 and "warehouse" in proc.stdout
+    assert bank.engine + "://" not in proc.stdout + proc.stderr or "***" in proc.stdout
+
+
+def test_config_check_reports_each_datasource_and_target(bank: Any) -> None:
+    proc = run("config", "check", "--config", str(bank.config))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines() == [
+        f"config: {bank.config}",
+        "datasources:",
+        "  bank: ok",
+        "  offline: disabled (not checked)",
+        "targets:",
+        "  warehouse: ok",
+        "  ledger: ok",
+        "all valid and reachable",
+    ]
+    # one logical database gone: exit 1, the target and the database are named
+    bank.db.execute(
+        f"DROP {'SCHEMA' if bank.engine == 'postgresql' else 'DATABASE'} {bank.db.quote(bank.acct)}"
+        + (" CASCADE" if bank.engine == "postgresql" else "")
+    )
+    proc = run("config", "check", "--config", str(bank.config), "--json")
+    assert proc.returncode == 1
+    result = json.loads(proc.stdout)
+    assert result["valid"] is False
+    by_name = {r["target"]: r for r in result["targets"]}
+    assert by_name["warehouse"]["valid"] is True
+    word = "schema" if bank.engine == "postgresql" else "database"
+    assert by_name["ledger"]["errors"][0].startswith(f"ledger: {word} {bank.acct!r} does not exist")
+    assert _parts(bank.url)["PASSWORD"] not in proc.stdout + proc.stderr
+
+
+def test_validate_and_validate_databases(bank: Any) -> None:
+    result = laden.validate("warehouse", config=str(bank.config))
+    assert (result.valid, result.errors) == (True, [])
+    bad = laden.validate("nowhere", config=str(bank.config))
+    assert not bad.valid and "'nowhere' is neither a target URL nor a target in" in bad.errors[0]
+    off = laden.validate("offline", config=str(bank.config))
+    assert off.errors == ["datasource 'offline' uses datasource 'offline', which is disabled (enabled: false)"]
+    check = laden.validate_databases([bank.cust, bank.acct], config=str(bank.config))
+    assert check.same_datasource and check.shared == ("bank",)
+    check = laden.validate_databases([bank.cust, "elsewhere"], config=str(bank.config))
+    assert not check.same_datasource and check.unknown == ("elsewhere",)
+    assert check.datasources == {bank.cust: ("bank",)}
+
+
+def test_unreachable_datasource_fails_the_check_without_the_password(tmp_path: Path) -> None:
+    path = tmp_path / "laden.yaml"
+    path.write_text(
+        "datasources:\n  gone:\n    type: postgresql\n    connection: {host: 127.0.0.1, port: 1, user: u, "
+        "password: 'S3cr@t:/#pw'}\n"
+    )
+    proc = run("config", "check", "--config", str(path))
+    assert proc.returncode == 1
+    assert "  gone: FAILED" in proc.stdout and "cannot connect to gone" in proc.stdout
+    assert "S3cr@t" not in proc.stdout + proc.stderr
+
+
+def test_config_errors_exit_2_in_one_or_two_lines(tmp_path: Path) -> None:
+    path = tmp_path / "laden.yaml"
+    path.write_text("datasources:\n  db: {type: sqlite}\n")
+    proc = run("config", "check", "--config", str(path))
+    assert proc.returncode == 2
+    assert proc.stdout.splitlines() == [
+        f"config: {path}",
+        "invalid:",
+        f"  {path}:2: datasources.db.connection: is required (host, port, database, user, password; or path; or url)",
+    ]
+    proc = run("load", "x.csv", "--to", "somewhere", "--config", str(path))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) <= 2
+
+
+def test_sqlite_named_target_and_plain_urls_together(sqlite_url: str, make_db: Any, tmp_path: Path) -> None:
+    db = make_db(sqlite_url)
+    create_shop(db)
+    path = tmp_path / "laden.yaml"
+    file = urlsplit(sqlite_url).path[1:]
+    path.write_text(f"datasources:\n  local: {{type: sqlite, connection: {{path: '{unquote(file)}'}}}}\n")
+    report = laden.load(
+        {"customers": pa.table({"id": [1], "name": ["A"], "email": ["a@x"]})}, "local", config=str(path)
+    )
+    assert report.ok and report.targets[0].target == "local"
+    assert rows(db, "customers") == [(1, "A", "a@x")]
+
+
+def test_help_documents_exit_codes() -> None:
+    proc = run("--help")
+    assert proc.returncode == 0
+    assert "exit codes:\n  0  everything succeeded\n  1  a load" in proc.stdout
+    assert "2  usage or configuration error" in proc.stdout
