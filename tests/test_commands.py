@@ -86,3 +86,52 @@ def test_errors_are_short_and_debug_adds_the_traceback(tmp_path: Path) -> None:
     assert "Traceback (most recent call last)" in proc.stderr
     for secret in ("Pa$$w0rd!", "Pa%24%24w0rd%21"):
         assert secret not in proc.stderr + proc.stdout
+
+
+def test_progress_bars_on_a_terminal_and_none_when_piped(sqlite_url: str, make_db: Any, tmp_path: Path) -> None:
+    import os
+    import pty
+
+    db = make_db(sqlite_url)
+    create_shop(db)
+    data = tmp_path / "customers.parquet"
+    pq.write_table(pa.table({"id": list(range(5000)), "name": ["n"] * 5000, "email": [None] * 5000}), data)
+    proc = run("load", str(data), "--to", sqlite_url, "--strategy", "truncate_insert", "--cascade")
+    assert proc.returncode == 0 and proc.stderr == ""  # piped: no bars, no escape codes
+    leader, follower = pty.openpty()
+    try:
+        with subprocess.Popen(
+            [
+                *LADEN,
+                "load",
+                str(data),
+                "--to",
+                sqlite_url,
+                "--strategy",
+                "truncate_insert",
+                "--cascade",
+                "--batch-size",
+                "1000",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            env={**os.environ, "COLUMNS": "160"},
+        ) as child:
+            os.close(follower)
+            out, _ = child.communicate(timeout=120)
+            drawn = b""
+            while True:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                drawn += chunk
+    finally:
+        os.close(leader)
+    assert child.returncode == 0, out
+    text = drawn.decode("utf-8", "replace")
+    assert f"{sqlite_url.split('///')[0]}" in text or "customers" in text
+    assert "5000/5000" in text and "ok" in text
+    assert b"customers" in out  # the report still goes to stdout
