@@ -12,6 +12,7 @@ the line, the key path and what was expected — all of them at once, not the fi
 
 from __future__ import annotations
 
+import enum
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -189,7 +190,7 @@ def parse_config(text: str, path: Path | None = None, *, environ: Mapping[str, s
         lines = _line_map(yaml.compose(text))
     except yaml.YAMLError as exc:
         raise ConfigError([f"{where}: not valid YAML: {exc}".replace("\n", " ")]) from exc
-    reader = _Reader(where, lines, os.environ if environ is None else environ)
+    reader = Reader(where, lines, os.environ if environ is None else environ)
     config = reader.config(data, path)
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -218,8 +219,13 @@ def _line_map(node: Any, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], in
 # -- validation into typed objects -----------------------------------------------------------------
 
 
-class _Reader:
-    """Walks the parsed YAML, substitutes variables, converts values, collects every problem."""
+class Reader:
+    """Walks the parsed YAML, substitutes variables, converts values, collects every problem.
+
+    Public so that other target kinds (files, HTTP) read their own settings the same way:
+    each method takes the value and its key path, records a problem and returns None (or
+    the default) when the value is wrong.
+    """
 
     def __init__(self, where: str, lines: dict[tuple[str, ...], int], environ: Mapping[str, str]) -> None:
         self.where = where
@@ -334,7 +340,7 @@ class _Reader:
         out = [self.string(v, (*path, str(i)), required=True) for i, v in enumerate(value)]
         return tuple(v for v in out if v)
 
-    def choice(self, value: Any, path: tuple[str, ...], kind: type[Strategy] | type[OnError]) -> Any:
+    def choice(self, value: Any, path: tuple[str, ...], kind: type[enum.Enum]) -> Any:
         text = self.string(value, path)
         if text is None:
             return None
