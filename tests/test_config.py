@@ -273,3 +273,55 @@ def test_help_documents_exit_codes() -> None:
     assert proc.returncode == 0
     assert "exit codes:\n  0  everything succeeded\n  1  a load" in proc.stdout
     assert "2  usage or configuration error" in proc.stdout
+
+
+# -- queries through the configuration ---------------------------------------------------------------
+
+
+def test_query_command_in_a_logical_database(bank: Any) -> None:
+    q = bank.db.quote
+    bank.db.execute(f"INSERT INTO {q(bank.cust)}.{q('customers')} VALUES (1, 'Ann'), (2, 'Bob'), (3, 'Cy')")
+    bank.db.execute(f"INSERT INTO {q(bank.acct)}.{q('customers')} VALUES (9, 'Zed')")
+    cfg = ("--config", str(bank.config))
+    sql = "SELECT id, name FROM customers ORDER BY id"
+    proc = run("query", sql, "--datasource", "bank", "--database", bank.cust, "--json", *cfg)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert (result["success"], result["columns"], result["rows"]) == (
+        True,
+        ["id", "name"],
+        [[1, "Ann"], [2, "Bob"], [3, "Cy"]],
+    )
+    proc = run("query", sql, "--datasource", "ledger", "--csv", *cfg)  # a target: its own database
+    assert (proc.returncode, proc.stdout) == (0, "id,name\n9,Zed\n")
+    proc = run("query", sql, "--datasource", "bank", "--database", bank.cust, "--limit", "2", *cfg)
+    assert proc.returncode == 0
+    assert proc.stdout.splitlines()[:4] == ["id  name", "--  ----", "1   Ann", "2   Bob"]
+    assert "(2 rows (more rows not fetched: --limit)" in proc.stdout
+    # read-only unless --write
+    insert = "INSERT INTO customers VALUES (4, 'Dee')"
+    proc = run("query", insert, "--datasource", "warehouse", *cfg)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(
+        "laden: error: warehouse: the query tried to write, and queries are read-only; pass --write (write=True)"
+    )
+    assert bank.db.query(f"SELECT count(*) FROM {q(bank.cust)}.{q('customers')}")[0][0] == 3
+    proc = run("query", insert, "--datasource", "warehouse", "--write", *cfg)
+    assert proc.returncode == 0, proc.stderr
+    assert bank.db.query(f"SELECT count(*) FROM {q(bank.cust)}.{q('customers')}")[0][0] == 4
+    # a database the datasource does not declare is a usage error
+    proc = run("query", sql, "--datasource", "bank", "--database", "elsewhere", *cfg)
+    assert proc.returncode == 2 and "'elsewhere' is not a database of datasource 'bank'" in proc.stderr
+
+
+def test_python_query_twice_and_result_fields(bank: Any) -> None:
+    for _ in range(2):  # the module must not shadow the function after the first call
+        result = laden.query("SELECT 1 AS one", datasource="warehouse", config=str(bank.config))
+        assert (result.success, result.columns, result.rows, result.row_count, result.error) == (
+            True,
+            ["one"],
+            [(1,)],
+            1,
+            None,
+        )
+        assert result.execution_time_ms >= 0

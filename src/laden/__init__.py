@@ -26,6 +26,7 @@ from laden.errors import (
     UsageError,
 )
 from laden.plan import CycleMethod, LoadOptions, LoadPlan, OnError, Strategy
+from laden.pool import PoolConfig, close_pools
 from laden.progress import CancelToken, EventKind, ProgressEvent
 from laden.reflect import RowCounts
 from laden.rejects import Reject
@@ -39,7 +40,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> object:
     """``laden.QueryResult`` and ``laden.model`` without importing their modules at start-up."""
     if name == "QueryResult":
-        from laden.query import QueryResult
+        from laden.queries import QueryResult
 
         return QueryResult
     if name == "model":
@@ -71,6 +72,7 @@ __all__ = [
     "LoadPlan",
     "MissingDriverError",
     "OnError",
+    "PoolConfig",
     "ProgressEvent",
     "QueryResult",
     "Reject",
@@ -97,6 +99,7 @@ __all__ = [
     "__version__",
     "as_dataset",
     "check_config",
+    "close_pools",
     "distribute",
     "inspect",
     "load",

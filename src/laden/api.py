@@ -7,19 +7,20 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from laden.config import Config, ResolvedTarget, TargetConfig, is_url, load_config, resolve
+from laden.config import Config, TargetConfig, TargetKind, load_config
 from laden.engine import TargetLoad
 from laden.errors import UsageError
 from laden.plan import LoadOptions, LoadPlan, OnError, Strategy, build_plan
 from laden.progress import CancelToken, ProgressCallback, new_load_id
 from laden.reflect import RowCounts
-from laden.report import Report
+from laden.report import Report, TargetReport
+from laden.resolve import FileOptions, ResolvedTarget, needs_config, resolve
 from laden.schema import Schema
-from laden.source import as_dataset
+from laden.source import Dataset, as_dataset
 from laden.targets import backend_for
 
 if TYPE_CHECKING:
-    from laden.query import QueryResult
+    from laden.queries import QueryResult
 
 KeySpec = Mapping[str, Sequence[str] | str]
 #: a :class:`Config`, the path of a ``laden.yaml``, or None to look for one (only when a name is used)
@@ -73,10 +74,10 @@ def _first(*values: Any) -> Any:
 
 
 def _config(config: ConfigSpec, specs: Sequence[str]) -> Config | None:
-    """The configuration, read only when a spec is a name rather than a URL."""
+    """The configuration, read only when a spec is a name rather than a URL or path."""
     if isinstance(config, Config):
         return config
-    if all(is_url(s) for s in specs):
+    if not needs_config(list(specs)):
         return None
     return load_config(config)
 
@@ -135,9 +136,11 @@ def distribute(
     cancel: CancelToken | None = None,
     load_id: str | None = None,
     config: ConfigSpec = None,
+    file_format: str | None = None,
+    compression: str | None = None,
     **kwargs: Any,
 ) -> Report:
-    """Load the same dataset into several targets (URLs or names), one after the other: one report.
+    """Load the same dataset into several targets (URLs, paths or names), one after the other: one report.
 
     Each target has its own transaction: one failing is rolled back and reported while the
     others carry on. Every name is resolved before anything is loaded. Inputs that can be
@@ -147,7 +150,7 @@ def distribute(
         targets = [targets]
     if not targets:
         raise UsageError("no target given")
-    resolved = resolve_all(targets, config)
+    resolved = resolve_all(targets, config, FileOptions(file_format, compression))
     runs = [(r, options(**kwargs, defaults=r.target)) for r in resolved]
     report = Report(load_id or new_load_id())
     dataset = as_dataset(data, table=table)
@@ -156,23 +159,51 @@ def distribute(
             pass
     with dataset.spooled() if len(targets) > 1 else dataset as ds:
         for target, opts in runs:
-            backend = backend_for(target.url, name=target.name, namespace=target.namespace)
-            run = TargetLoad(ds, backend, opts, report.load_id, progress=progress, cancel=cancel)
-            result = run.run()
-            result.rejects = run.rejects
-            report.targets.append(result)
+            report.targets.append(_load_one(ds, target, opts, report.load_id, progress, cancel))
     return report
 
 
-def resolve_all(specs: Sequence[str], config: ConfigSpec = None) -> list[ResolvedTarget]:
-    """Each target spec (URL, target or datasource name) resolved; the first bad one raises."""
+def _load_one(
+    ds: Dataset,
+    target: ResolvedTarget,
+    opts: LoadOptions,
+    load_id: str,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+) -> TargetReport:
+    if target.kind is TargetKind.FILE:
+        from laden.files import FileTarget
+
+        return FileTarget(target.spec, name=target.name).load(ds, opts, load_id, progress=progress, cancel=cancel)
+    if target.kind is TargetKind.HTTP:
+        from laden.http import HttpTarget
+
+        return HttpTarget(target.spec, name=target.name).load(ds, opts, load_id, progress=progress, cancel=cancel)
+    backend = backend_for(target.url, name=target.name, namespace=target.namespace)
+    run = TargetLoad(ds, backend, opts, load_id, progress=progress, cancel=cancel)
+    result = run.run()
+    result.rejects = run.rejects
+    return result
+
+
+def resolve_all(
+    specs: Sequence[str], config: ConfigSpec = None, files: FileOptions | None = None
+) -> list[ResolvedTarget]:
+    """Each target spec (URL, path, target or datasource name) resolved; the first bad one raises."""
     cfg = _config(config, specs)
-    return [resolve(spec, cfg) for spec in specs]
+    return [resolve(spec, cfg, files) for spec in specs]
+
+
+def _database(resolved: ResolvedTarget, what: str) -> ResolvedTarget:
+    if resolved.kind is not TargetKind.DATABASE:
+        raise UsageError(f"{resolved.name} is a {resolved.kind.value} target; {what} works on databases only")
+    return resolved
 
 
 def plan(data: Any, target: str, *, table: str | None = None, config: ConfigSpec = None, **kwargs: Any) -> LoadPlan:
     """What :func:`load` would do, without writing anything (``--dry-run``)."""
     [resolved] = resolve_all([target], config)
+    _database(resolved, "--dry-run")
     opts = options(**kwargs, defaults=resolved.target)
     dataset = as_dataset(data, table=table)
     backend = backend_for(resolved.url, name=resolved.name, namespace=resolved.namespace)
@@ -197,6 +228,7 @@ def inspect(
     """Reflect the target's tables: columns, keys, FKs, unique constraints, indexes, row counts."""
     counts = row_counts if isinstance(row_counts, RowCounts) else RowCounts(row_counts)
     [resolved] = resolve_all([target], config)
+    _database(resolved, "inspect")
     backend = backend_for(resolved.url, name=resolved.name, namespace=resolved.namespace)
     backend.connect()
     try:
@@ -224,16 +256,17 @@ def query(
     ``result.success`` and ``result.error``.
     """
     from laden.pool import PoolConfig, pool_for
-    from laden.query import run_query
+    from laden.queries import run_query
 
     [resolved] = resolve_all([datasource], config)
+    _database(resolved, "query")
     namespace = database or resolved.namespace
     ds = resolved.datasource
     if ds is not None and database and ds.databases and database not in ds.databases:
         raise UsageError(
             f"{database!r} is not a database of datasource {ds.name!r} (its databases: {', '.join(ds.databases)})"
         )
-    pool = pool_for(ds.name if ds else resolved.url, resolved.url, ds.pool if ds else PoolConfig())
+    pool = pool_for(ds.name if ds else resolved.url, resolved.url, ds.pool if ds else PoolConfig(), name=resolved.name)
     return run_query(
         resolved.url, sql, database=namespace, params=params, write=write, limit=limit, timeout=timeout, pool=pool
     )

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from laden.config import Config, Datasource, ResolvedTarget, load_config, resolve
+from laden.config import Config, Datasource, TargetKind, load_config
 from laden.errors import LadenError
+from laden.resolve import ResolvedTarget, needs_config, resolve
 from laden.targets import backend_for
 from laden.targets.base import SqlBackend
 from laden.urls import Engine
@@ -104,12 +105,14 @@ def validate(target: str, *, config: Config | str | None = None) -> ValidationRe
     """Can laden load into ``target``? Resolves it, connects, finds its database and tables."""
     result = ValidationResult(target)
     try:
-        cfg = config if isinstance(config, Config) else (None if "://" in target else load_config(config))
+        cfg = config if isinstance(config, Config) else (load_config(config) if needs_config([target]) else None)
         resolved = resolve(target, cfg)
     except LadenError as exc:
         result.fail(str(exc))
         return result
-    _reach(resolved, result)
+    result.details["kind"] = resolved.kind.value
+    if resolved.kind is TargetKind.DATABASE:
+        _reach(resolved, result)
     return result
 
 

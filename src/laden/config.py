@@ -103,13 +103,24 @@ class Datasource:
         return f"{u.engine.value}://{auth}{host}{port}{db}" + (f"?{urlencode(u.query)}" if u.query else "")
 
 
+class TargetKind(str, enum.Enum):
+    """What a target writes to."""
+
+    DATABASE = "database"
+    FILE = "file"  #: a local directory or object storage (``laden.files``)
+    HTTP = "http"  #: an HTTP API or webhook (``laden.http``)
+
+
 @dataclass(frozen=True)
 class TargetConfig:
-    """A named target: a datasource, a logical database in it, and load defaults."""
+    """A named target: a datasource and a logical database in it (or a file / HTTP spec), and load defaults."""
 
     name: str
-    datasource: str
+    datasource: str = ""
     database: str | None = None
+    kind: TargetKind = TargetKind.DATABASE
+    #: the settings of a FILE (``laden.files.FileSpec``) or HTTP (``laden.http.HttpSpec``) target
+    spec: Any = field(default=None, repr=False)
     strategy: Strategy | None = None
     batch_size: int | None = None
     on_error: OnError | None = None
@@ -432,7 +443,38 @@ class Reader:
         path = ("targets", name)
         if "://" in name or not _NAME.match(name):
             self.problem(path, "a target name is letters, digits, '_', '-' and '.', starting with a letter")
-        t = self.mapping(value, path, _TARGET_KEYS)
+        raw = value if isinstance(value, dict) else {}
+        kind = self.choice(raw.get("type", "database"), (*path, "type"), TargetKind) or TargetKind.DATABASE
+        if kind is TargetKind.DATABASE:
+            t = self.mapping(value, path, _TARGET_KEYS)
+            source, database = self._database_target(path, t, sources)
+            spec = None
+        else:
+            t, source, database = raw, "", None
+            spec = self._spec(kind, path, raw)
+            if spec is None:
+                return None
+        if kind is TargetKind.DATABASE and source is None:
+            return None
+        keys = self.mapping(t.get("keys"), (*path, "keys"))
+        return TargetConfig(
+            name=name,
+            datasource=source or "",
+            database=database,
+            kind=kind,
+            spec=spec,
+            strategy=self.choice(t.get("strategy"), (*path, "strategy"), Strategy),
+            batch_size=self.integer(t.get("batch_size"), (*path, "batch_size"), minimum=1),
+            on_error=self.choice(t.get("on_error"), (*path, "on_error"), OnError),
+            max_rejects=self.integer(t.get("max_rejects"), (*path, "max_rejects")),
+            keys=tuple((k, self.strings(v, (*path, "keys", k))) for k, v in keys.items()),
+            tables=self.strings(t.get("tables"), (*path, "tables")),
+            description=self.string(t.get("description"), (*path, "description")) or "",
+        )
+
+    def _database_target(
+        self, path: tuple[str, ...], t: Mapping[str, Any], sources: Mapping[str, Datasource | None]
+    ) -> tuple[str | None, str | None]:
         source = self.string(t.get("datasource"), (*path, "datasource"), required=True)
         database = self.string(t.get("database"), (*path, "database"))
         ds = sources.get(source or "")
@@ -443,36 +485,23 @@ class Reader:
                 (*path, "database"),
                 f"{database!r} is not one of datasource {source!r}'s databases: {', '.join(ds.databases)}",
             )
-        keys = self.mapping(t.get("keys"), (*path, "keys"))
-        if source is None:
-            return None
-        return TargetConfig(
-            name=name,
-            datasource=source,
-            database=database,
-            strategy=self.choice(t.get("strategy"), (*path, "strategy"), Strategy),
-            batch_size=self.integer(t.get("batch_size"), (*path, "batch_size"), minimum=1),
-            on_error=self.choice(t.get("on_error"), (*path, "on_error"), OnError),
-            max_rejects=self.integer(t.get("max_rejects"), (*path, "max_rejects")),
-            keys=tuple((k, self.strings(v, (*path, "keys", k))) for k, v in keys.items()),
-            tables=self.strings(t.get("tables"), (*path, "tables")),
-            description=self.string(t.get("description"), (*path, "description")) or "",
-        )
+        return source, database
+
+    def _spec(self, kind: TargetKind, path: tuple[str, ...], raw: Mapping[str, Any]) -> Any:
+        if kind is TargetKind.FILE:
+            from laden.files import read_file_spec
+
+            return read_file_spec(self, path, raw)
+        from laden.http import read_http_spec
+
+        return read_http_spec(self, path, raw)
 
 
+#: keys every target kind takes (the file and HTTP readers accept them and leave them to this module)
+COMMON_TARGET_KEYS = ("type", "strategy", "batch_size", "on_error", "max_rejects", "keys", "tables", "description")
 _DATASOURCE_KEYS = ["type", "description", "enabled", "connection", "pool", "databases"]
 _CONNECTION_KEYS = ["host", "port", "database", "user", "password", "path", "url", "options"]
-_TARGET_KEYS = [
-    "datasource",
-    "database",
-    "strategy",
-    "batch_size",
-    "on_error",
-    "max_rejects",
-    "keys",
-    "tables",
-    "description",
-]
+_TARGET_KEYS = ["datasource", "database", *COMMON_TARGET_KEYS]
 
 
 def _kind(value: Any) -> str:
@@ -481,47 +510,3 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return f"{type(value).__name__} {value!r}"
-
-
-# -- resolving what ``--to`` names ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ResolvedTarget:
-    """What a target spec (a URL, a target name or a datasource name) points at."""
-
-    #: how messages name it: the target / datasource name, or the masked URL
-    name: str
-    #: the connection URL, password included: hand it to a backend, never show it
-    url: str = field(repr=False)
-    #: PostgreSQL / DuckDB schema or MySQL database to load into; None = the URL's default
-    namespace: str | None = None
-    target: TargetConfig | None = None
-    datasource: Datasource | None = None
-
-
-def is_url(spec: str) -> bool:
-    return "://" in spec
-
-
-def resolve(spec: str, config: Config | None = None) -> ResolvedTarget:
-    """``postgresql://...`` as it is; otherwise a target of ``config``, then a datasource of it."""
-    if is_url(spec):
-        return ResolvedTarget(name=DatabaseURL.parse(spec).masked(), url=spec)
-    config = config if config is not None else load_config()
-    if spec in config.targets:
-        t = config.targets[spec]
-        ds = config.datasource(t.datasource)
-        _require_enabled(ds, f"target {spec!r}")
-        return ResolvedTarget(name=spec, url=ds.url_string(), namespace=t.database, target=t, datasource=ds)
-    if spec in config.datasources:
-        ds = config.datasources[spec]
-        _require_enabled(ds, f"datasource {spec!r}")
-        return ResolvedTarget(name=spec, url=ds.url_string(), datasource=ds)
-    config.target(spec)  # raises: names what exists
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _require_enabled(ds: Datasource, what: str) -> None:
-    if not ds.enabled:
-        raise UsageError(f"{what} uses datasource {ds.name!r}, which is disabled (enabled: false)")

@@ -112,6 +112,12 @@ class DatabaseURL:
         return self.masked()
 
 
+def database_scheme(spec: str) -> bool:
+    """Whether ``spec`` starts with a database URL scheme laden knows (``postgresql+psycopg://`` too)."""
+    scheme, sep, _ = spec.partition("://")
+    return bool(sep) and scheme.split("+", 1)[0].lower() in _SCHEMES
+
+
 def mask_url(url: str) -> str:
     """Mask the password of any URL-looking string, even one that does not parse."""
     scheme, sep, rest = url.partition("://")

@@ -13,10 +13,11 @@ from typing import Any, TextIO
 
 from laden import api, check, demo
 from laden.cli import render
-from laden.config import Config, is_url, load_config
+from laden.config import Config, load_config
 from laden.errors import LadenError, UsageError
 from laden.plan import OnError
 from laden.progress import CancelToken, ProgressCallback, new_load_id
+from laden.resolve import FileOptions, kind_of, needs_config
 from laden.urls import DatabaseURL, scrub
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -33,7 +34,7 @@ class Context:
         self._config: Config | None = None
         self._secrets: list[str] = []
         for spec in _specs(args):
-            if is_url(spec):
+            if kind_of(spec) is not None:
                 with contextlib.suppress(LadenError):  # a bad URL is reported by the command itself
                     self._secrets.extend(DatabaseURL.parse(spec).secrets())
 
@@ -43,13 +44,19 @@ class Context:
             self._config = load_config(getattr(self.args, "config", None))
             for ds in self._config.datasources.values():
                 self._secrets.extend(ds.url().secrets())
+            for t in self._config.targets.values():
+                self._secrets.extend(t.spec.secrets() if t.spec is not None else ())
         return self._config
 
     def config_for(self, specs: Sequence[str]) -> Config | None:
         """The configuration if any spec is a name (or --config was given), else None."""
-        if getattr(self.args, "config", None) or not all(is_url(s) for s in specs):
+        if getattr(self.args, "config", None) or needs_config(list(specs)):
             return self.config
         return None
+
+    def hide(self, secrets: Sequence[str]) -> None:
+        """Never print these (tokens and keys of file and HTTP targets)."""
+        self._secrets.extend(secrets)
 
     def scrub(self, text: str) -> str:
         return scrub(text, tuple(self._secrets))
@@ -103,14 +110,18 @@ def load(ctx: Context) -> int:
             ctx.emit("\n\n".join(p.describe() for p in plans))
         return EXIT_OK
     load_id = new_load_id()
-    modes = {args.on_error or (r.target and r.target.on_error) for r in api.resolve_all(args.targets, config)}
+    files = FileOptions(args.format, args.compression)
+    resolved = api.resolve_all(args.targets, config, files)
+    for r in resolved:
+        ctx.hide(r.spec.secrets() if r.spec is not None else ())
+    modes = {args.on_error or (r.target and r.target.on_error) for r in resolved}
     if "reject" in modes or OnError.REJECT in modes:
         kwargs["rejects"] = args.rejects or f"laden-rejects-{load_id}.jsonl"
     cancel = _cancel_on_signals(ctx.err)
     with progress_for(ctx.err, enabled=not args.json) as progress:
         report = api.distribute(
             data, args.targets, table=args.table, progress=progress, cancel=cancel, load_id=load_id, config=config,
-            **kwargs,
+            file_format=args.format, compression=args.compression, **kwargs,
         )  # fmt: skip
     ctx.emit(report.to_json() if args.json else str(report))
     return EXIT_OK if report.ok else EXIT_FAILED
@@ -162,7 +173,7 @@ def inspect(ctx: Context) -> int:
 
 
 def query(ctx: Context) -> int:
-    from laden.query import QueryResult
+    from laden.queries import QueryResult
 
     args = ctx.args
     if args.limit is not None and args.limit < 0:

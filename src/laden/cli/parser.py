@@ -66,6 +66,8 @@ def _load(ld: argparse.ArgumentParser) -> None:
     ld.add_argument("--max-rejects", type=int, metavar="N")
     ld.add_argument("--cascade", action="store_true", help="truncate_insert may clear tables referencing the dataset")
     ld.add_argument("--dry-run", action="store_true", help="print the plan per target, load nothing")
+    ld.add_argument("--format", choices=["parquet", "csv", "jsonl", "json"], help="file targets (default parquet)")
+    ld.add_argument("--compression", metavar="CODEC", help="file targets: snappy, zstd, gzip, none")
     ld.add_argument("--json", action="store_true", help="print only the report (or plan), as JSON, on stdout")
 
 

@@ -11,7 +11,7 @@ from laden.schema import Schema
 
 if TYPE_CHECKING:
     from laden.check import ConfigCheck
-    from laden.query import QueryResult
+    from laden.queries import QueryResult
 
 
 # -- inspect ------------------------------------------------------------------------------------------
