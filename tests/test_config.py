@@ -325,3 +325,22 @@ def test_python_query_twice_and_result_fields(bank: Any) -> None:
             None,
         )
         assert result.execution_time_ms >= 0
+
+
+def test_config_is_found_by_env_var_then_working_directory(sqlite_url: str, make_db: Any, tmp_path: Path) -> None:
+    db = make_db(sqlite_url)
+    create_shop(db)
+    file = unquote(urlsplit(sqlite_url).path[1:])
+    text = f"datasources:\n  local: {{type: sqlite, connection: {{path: '{file}'}}}}\n"
+    (tmp_path / "elsewhere.yaml").write_text(text)
+    proc = run("inspect", "local", "--json", env={"LADEN_CONFIG": str(tmp_path / "elsewhere.yaml")})
+    assert proc.returncode == 0, proc.stderr
+    assert "customers" in [t["name"] for t in json.loads(proc.stdout)["tables"]]
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    (workdir / "laden.yaml").write_text(text)
+    proc = run("inspect", "local", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    proc = run("inspect", "local", cwd=tmp_path)  # no laden.yaml here and no variable: the name is unknown
+    assert proc.returncode == 2
+    assert "'local' is not a target URL or path, and there is no laden.yaml to name it in" in proc.stderr

@@ -146,6 +146,11 @@ class Config:
 
     def target(self, name: str) -> TargetConfig:
         found = self.targets.get(name)
+        if found is None and self.path is None:
+            raise UsageError(
+                f"{name!r} is not a target URL or path, and there is no laden.yaml to name it in: give --config PATH, "
+                f"set ${ENV_VAR}, or create ./laden.yaml; a URL looks like postgresql://host/db"
+            )
         if found is None:
             raise UsageError(
                 f"{name!r} is neither a target URL nor a target in {self._where()} "
