@@ -26,7 +26,6 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
-import math
 import os
 import threading
 import time
@@ -34,13 +33,13 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from laden.drivers import connect_mysql, connect_postgres
 from laden.errors import ConnectError, MissingDriverError, UsageError
 from laden.urls import DatabaseURL, Engine, scrub
 
 #: idle connections beyond ``min_size`` are closed after this many seconds unused
 IDLE_SECONDS = 300.0
 
-_MYSQL_SQL_MODE = "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
 # client and server error codes that mean the connection is gone: server gone away, lost during
 # query, lost at handshake, connection killed (MariaDB), disconnected for inactivity (MySQL 8)
 _MYSQL_LOST = {2006, 2013, 2055, 1927, 4031}
@@ -124,56 +123,23 @@ def connection_lost(engine: Engine, exc: BaseException, raw: Any = None) -> bool
 
 
 def _connect_postgres(url: DatabaseURL, timeout: float) -> Connection:
+    import psycopg
+
     try:
-        import psycopg
-    except ImportError as exc:
-        raise MissingDriverError("PostgreSQL targets need psycopg: pip install 'laden[postgresql]'") from exc
-    params: dict[str, Any] = {k: v for k, v in url.query if k not in ("password", "schema")}
-    password = url.password if url.password is not None else dict(url.query).get("password")
-    params["client_encoding"] = "UTF8"
-    params.setdefault("application_name", "laden")
-    params["connect_timeout"] = str(max(2, math.ceil(timeout)))  # whole seconds; libpq's minimum is 2
-    try:
-        raw = psycopg.connect(
-            host=url.host or None,
-            port=url.port or None,
-            user=url.user or None,
-            password=password,
-            dbname=url.database or None,
-            autocommit=True,
-            **params,
-        )
+        return Connection(Engine.POSTGRESQL, connect_postgres(url, timeout))
     except psycopg.Error as exc:
         raise _connect_error(url, str(exc)) from exc
-    return Connection(Engine.POSTGRESQL, raw)
 
 
 def _connect_mysql(url: DatabaseURL, timeout: float) -> Connection:
+    import pymysql
+
     try:
-        import pymysql
-    except ImportError as exc:
-        raise MissingDriverError("MySQL/MariaDB targets need PyMySQL: pip install 'laden[mysql]'") from exc
-    try:
-        raw = pymysql.connect(
-            host=url.host or "localhost",
-            port=url.port or 3306,
-            user=url.user or "",
-            password=url.password or "",
-            database=url.database,
-            charset="utf8mb4",
-            autocommit=True,
-            connect_timeout=timeout,
-        )
+        raw = connect_mysql(url, timeout)
     except pymysql.Error as exc:
         raise _connect_error(url, str(exc)) from exc
     conn = Connection(Engine.MYSQL, raw, mariadb="mariadb" in raw.get_server_info().lower())
     conn.session["database"] = url.database
-    try:
-        with raw.cursor() as cur:  # the session the targets load in: strict, UTC
-            cur.execute(f"SET SESSION sql_mode = '{_MYSQL_SQL_MODE}', time_zone = '+00:00'")
-    except pymysql.Error as exc:
-        conn.close()
-        raise _connect_error(url, str(exc)) from exc
     return conn
 
 

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from laden.casting import BadValue
+from laden.drivers import connect_mysql
 from laden.encode import hex_strings, join_rows, rows_as_tuples, sql_literals, tab_separated
 from laden.errors import ConnectError, MissingDriverError, TargetError
 from laden.plan import Capabilities, CycleMethod
@@ -26,7 +27,6 @@ from laden.schema import Column, ForeignKey, Table
 from laden.targets.base import DataError, SqlBackend
 from laden.urls import Engine
 
-_SQL_MODE = "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
 # server error codes that mean "this row's data is wrong" rather than "the connection/statement is"
 _DATA_ERRORS = {
     1048,
@@ -76,32 +76,18 @@ class MySQLBackend(SqlBackend):
     begin_sql = "START TRANSACTION"
 
     def connect(self) -> None:
-        try:
-            import pymysql
-        except ImportError as exc:
-            raise MissingDriverError("MySQL/MariaDB targets need PyMySQL: pip install 'laden[mysql]'") from exc
-        u = self.url
         self.use_insert = False
         try:
-            self.conn = pymysql.connect(
-                host=u.host or "localhost",
-                port=u.port or 3306,
-                user=u.user or "",
-                password=u.password or "",
-                database=u.database,
-                charset="utf8mb4",
-                local_infile=True,
-                autocommit=True,
-                connect_timeout=10,
-            )
-        except pymysql.Error as exc:
+            self.conn = connect_mysql(self.url, 10, local_infile=True)
+        except MissingDriverError:
+            raise
+        except Exception as exc:  # the driver's refusal (or the network's)
             raise ConnectError(
                 f"cannot connect to {self.name}: {self.clean(str(exc))}. Check host, port, user and password.",
                 target=self.name,
             ) from exc
         # LOCAL INFILE lets the server ask for any client file: allow it only while our own LOAD DATA runs
         self.conn._local_infile = False
-        self.execute(f"SET SESSION sql_mode = '{_SQL_MODE}', time_zone = '+00:00'")
 
     def is_open(self) -> bool:
         return bool(self.conn.open)

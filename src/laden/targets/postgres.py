@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from laden import pgbinary
+from laden.drivers import connect_postgres
 from laden.encode import hex_strings, tab_separated
 from laden.errors import ConnectError, MissingDriverError
 from laden.plan import Capabilities, CycleMethod
@@ -51,29 +52,14 @@ class PostgresBackend(SqlBackend):
     placeholder = "%s"
     bulk_path = "COPY FROM STDIN (binary)"
 
+    conn: psycopg.Connection[Any]
+
     def connect(self) -> None:
         try:
-            import psycopg
-        except ImportError as exc:
-            raise MissingDriverError("PostgreSQL targets need psycopg: pip install 'laden[postgresql]'") from exc
-        u = self.url
-        params: dict[str, Any] = dict(u.query)
-        password = params.pop("password", None) if u.password is None else u.password
-        params.pop("password", None)
-        params["client_encoding"] = "UTF8"  # the COPY payload is UTF-8 whatever the database's encoding
-        params.setdefault("application_name", "laden")
-        params.setdefault("connect_timeout", "10")
-        try:
-            self.conn: psycopg.Connection[Any] = psycopg.connect(
-                host=u.host or None,
-                port=u.port or None,
-                user=u.user or None,
-                password=password,
-                dbname=u.database or None,
-                autocommit=True,
-                **params,
-            )
-        except psycopg.Error as exc:
+            self.conn = connect_postgres(self.url, 10)
+        except MissingDriverError:
+            raise
+        except Exception as exc:  # the driver's refusal (or the network's)
             raise ConnectError(
                 f"cannot connect to {self.name}: {self.clean(str(exc).strip())}. Check host, port, user and password.",
                 target=self.name,
