@@ -126,19 +126,26 @@ def test_dry_run_prints_the_plan(sqlite_url: str, make_db: Any, tmp_path: Path) 
     assert make_db(sqlite_url).count("customers") == 0
 
 
-def test_demo_loads_the_shop_into_sqlite(tmp_path: Path) -> None:
+def test_demo_generates_retail_into_sqlite_and_checks_it(tmp_path: Path) -> None:
+    from laden.generate import retail_counts
+
     proc = run("demo", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "load " in proc.stdout and ": ok" in proc.stdout
+    assert "FK orphans: 0 across 10 foreign keys" in proc.stdout
     import sqlite3
 
     con = sqlite3.connect(tmp_path / "laden-demo.db")
-    counts = {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("categories", "customers", "orders")}
-    assert counts == {"categories": 8, "customers": 50, "orders": 200}
+    expected = retail_counts(0.01)
+    counts = {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in expected}
+    assert counts == expected
     assert con.execute("PRAGMA foreign_key_check").fetchall() == []
     # running it again replaces the data: same counts
-    assert run("demo", cwd=tmp_path).returncode == 0
-    assert con.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 200
+    proc = run("demo", "--json", cwd=tmp_path)
+    assert proc.returncode == 0
+    result = json.loads(proc.stdout)
+    assert result["integrity"]["ok"] is True and result["integrity"]["row_counts"] == expected
+    assert con.execute("SELECT COUNT(*) FROM customers").fetchone()[0] == expected["customers"]
 
 
 def test_inspect_json(sqlite_url: str, make_db: Any) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -214,6 +213,26 @@ def model(ctx: Context) -> int:
     return EXIT_OK
 
 
+# -- generate -----------------------------------------------------------------------------------------
+
+
+def generate(ctx: Context) -> int:
+    args = ctx.args
+    from laden.generate import generate_retail
+
+    config = ctx.config_for(args.targets)
+    for r in api.resolve_all(args.targets, config, FileOptions(args.format)):
+        ctx.hide(r.spec.secrets() if r.spec is not None else ())
+    cancel = _cancel_on_signals(ctx.err)
+    with progress_for(ctx.err, enabled=not args.json) as progress:
+        report = generate_retail(
+            args.scale, args.seed, args.targets, create=args.create, workers=args.workers, progress=progress,
+            cancel=cancel, config=config, file_format=args.format,
+        )  # fmt: skip
+    ctx.emit(report.to_json() if args.json else str(report))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
 # -- config, demo -----------------------------------------------------------------------------------
 
 
@@ -232,12 +251,17 @@ def config(ctx: Context) -> int:
 
 def run_demo(ctx: Context) -> int:
     args = ctx.args
-    path = os.path.abspath(args.db)
-    report = demo.run(path)
-    ctx.emit(report.to_json() if args.json else str(report))
-    if not args.json:
-        ctx.emit(f"\nloaded into {path}; look inside with: sqlite3 {args.db} 'SELECT * FROM orders LIMIT 5'")
-    return EXIT_OK if report.ok else EXIT_FAILED
+    with progress_for(ctx.err, enabled=not args.json) as progress:
+        result = demo.run(args.db, scale=args.scale, seed=args.seed, progress=progress)
+    if args.json:
+        integrity = result.integrity.to_dict() if result.integrity else None
+        ctx.emit_json({"report": result.report.to_dict(), "integrity": integrity})
+    else:
+        ctx.emit(str(result.report))
+        if result.integrity is not None:
+            ctx.emit("\n" + str(result.integrity))
+            ctx.emit(f"\nlook inside with: sqlite3 {args.db} 'SELECT * FROM customers LIMIT 5'")
+    return EXIT_OK if result.ok else EXIT_FAILED
 
 
 COMMANDS: dict[str, Callable[[Context], int]] = {
@@ -245,6 +269,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "inspect": inspect,
     "query": query,
     "model": model,
+    "generate": generate,
     "config": config,
     "demo": run_demo,
 }

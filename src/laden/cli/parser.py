@@ -7,8 +7,9 @@ import argparse
 EPILOG = """\
 targets:
   A target is a database URL (postgresql://user@host/db, mysql://..., sqlite:///file.db,
-  duckdb:///file.duckdb) or the name of a target or datasource in laden.yaml
-  (found with --config PATH, $LADEN_CONFIG, or ./laden.yaml).
+  duckdb:///file.duckdb), a directory or object-storage URL for files (out/, s3://bucket/p/),
+  an HTTP endpoint (https://api.example.com/{table}), or the name of a target or datasource
+  in laden.yaml (found with --config PATH, $LADEN_CONFIG, or ./laden.yaml).
 
 exit codes:
   0  everything succeeded
@@ -25,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common_options(common, argparse.SUPPRESS)
     p = argparse.ArgumentParser(
         prog="laden",
-        description="Load datasets into databases in FK order, atomically, at bulk speed.",
+        description="Load datasets into databases, files and APIs in FK order, atomically, at bulk speed.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -36,12 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     _inspect(sub.add_parser("inspect", parents=[common], help="show a target's tables, keys, load order"))
     _query(sub.add_parser("query", parents=[common], help="run a SQL query against a datasource (read-only)"))
     _model(sub.add_parser("model", parents=[common], help="export a table as a typed model"))
+    _generate(sub.add_parser("generate", parents=[common], help="generate synthetic data and load it"), common)
     cfg = sub.add_parser("config", parents=[common], help="work with laden.yaml")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     check = cfg_sub.add_parser("check", parents=[common], help="validate laden.yaml and reach every datasource")
     check.add_argument("--json", action="store_true", help="print the result as JSON")
-    dm = sub.add_parser("demo", parents=[common], help="load a small shop with FKs into an embedded SQLite file")
+    dm = sub.add_parser("demo", parents=[common], help="generate a small retail dataset into SQLite and check it")
     dm.add_argument("--db", default="laden-demo.db", metavar="PATH", help="SQLite file (default laden-demo.db)")
+    dm.add_argument("--scale", type=float, default=0.01, help="1 = about 1M customers (default 0.01)")
+    dm.add_argument("--seed", type=int, default=0)
     dm.add_argument("--json", action="store_true")
     return p
 
@@ -89,6 +93,20 @@ def _query(q: argparse.ArgumentParser) -> None:
     q.add_argument("--limit", type=int, metavar="N", help="fetch at most N rows")
     q.add_argument("--write", action="store_true", help="allow statements that write (default: read-only)")
     q.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="statement timeout (default 30)")
+
+
+def _generate(g: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+    kinds = g.add_subparsers(dest="dataset", required=True, metavar="DATASET")
+    r = kinds.add_parser("retail", parents=[common], help="a retail chain: places, stores, customers, products, stock")
+    r.add_argument("--scale", type=float, default=0.01, help="1 = about 1M customers (default 0.01)")
+    r.add_argument("--seed", type=int, default=0, help="same scale + seed + version = the same bytes (default 0)")
+    r.add_argument(
+        "--to", dest="targets", action="append", required=True, metavar="TARGET", help="URL, path or name (repeatable)"
+    )
+    r.add_argument("--create", action="store_true", help="create the tables (with PKs and FKs) in database targets")
+    r.add_argument("--workers", type=int, metavar="N", help="generator processes (default: one per core)")
+    r.add_argument("--format", choices=["parquet", "csv", "jsonl", "json"], help="file targets (default parquet)")
+    r.add_argument("--json", action="store_true", help="print only the report, as JSON")
 
 
 def _model(m: argparse.ArgumentParser) -> None:
