@@ -135,3 +135,21 @@ def test_progress_bars_on_a_terminal_and_none_when_piped(sqlite_url: str, make_d
     assert f"{sqlite_url.split('///')[0]}" in text or "customers" in text
     assert "5000/5000" in text and "ok" in text
     assert b"customers" in out  # the report still goes to stdout
+
+
+def test_generate_retail_to_a_database_and_files_in_one_run(tmp_path: Path) -> None:
+    from laden.generate import retail_counts
+
+    db = tmp_path / "shop.db"
+    proc = run(
+        "generate", "retail", "--scale", "0.002", "--seed", "3", "--to", f"sqlite:///{db}", "--to", f"{tmp_path}/out/",
+        "--create", "--workers", "1", "--json",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    expected = retail_counts(0.002)
+    for target in report["targets"]:
+        assert {t["table"]: t["rows_loaded"] for t in target["tables"]} == expected
+    assert pq.read_table(tmp_path / "out" / "customers.parquet").num_rows == expected["customers"]
+    proc = run("generate", "retail", "--to", f"sqlite:///{db}", "--scale", "-1")
+    assert proc.returncode == 2 and "scale" in proc.stderr

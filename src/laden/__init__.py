@@ -37,8 +37,11 @@ from laden.source import Dataset, TableSource, as_dataset
 __version__ = "0.1.0"
 
 
+_GENERATE = ("generate_retail", "retail_dataset", "retail_schema", "retail_counts", "generate_from_schema")
+
+
 def __getattr__(name: str) -> object:
-    """``laden.QueryResult`` and ``laden.model`` without importing their modules at start-up."""
+    """``laden.QueryResult``, ``laden.model`` and the generators without importing them at start-up."""
     if name == "QueryResult":
         from laden.queries import QueryResult
 
@@ -47,6 +50,10 @@ def __getattr__(name: str) -> object:
         from laden.export import model
 
         return model
+    if name in _GENERATE:
+        import laden.generate
+
+        return getattr(laden.generate, name)
     raise AttributeError(f"module 'laden' has no attribute {name!r}")
 
 
