@@ -153,3 +153,23 @@ def test_generate_retail_to_a_database_and_files_in_one_run(tmp_path: Path) -> N
     assert pq.read_table(tmp_path / "out" / "customers.parquet").num_rows == expected["customers"]
     proc = run("generate", "retail", "--to", f"sqlite:///{db}", "--scale", "-1")
     assert proc.returncode == 2 and "scale" in proc.stderr
+
+
+def test_generate_schema_from_the_command_line_with_overrides(sqlite_url: str, make_db: Any, tmp_path: Path) -> None:
+    db = make_db(sqlite_url)
+    create_shop(db)
+    (tmp_path / "laden.yaml").write_text("generators:\n  customers.name: {values: {Ann: 3, Bob: 1}}\n")
+    proc = run(
+        "generate", "schema", "--from", sqlite_url, "--rows", "50", "--rows", "orders=200", "--seed", "5", "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    loaded = {t["table"]: t["rows_loaded"] for t in json.loads(proc.stdout)["targets"][0]["tables"]}
+    assert loaded["customers"] == 50 and loaded["orders"] == 200
+    assert {n for (n,) in db.query("SELECT DISTINCT name FROM customers")} <= {"Ann", "Bob"}
+    orphans = db.query(
+        "SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = o.customer_id)"
+    )
+    assert orphans == [(0,)]
+    proc = run("generate", "schema", "--from", sqlite_url, "--rows", "x=y")
+    assert proc.returncode == 2 and "--rows 'x=y': expected N or TABLE=N" in proc.stderr

@@ -37,7 +37,8 @@ from laden.source import Dataset, TableSource, as_dataset
 __version__ = "0.1.0"
 
 
-_GENERATE = ("generate_retail", "retail_dataset", "retail_schema", "retail_counts", "generate_from_schema")
+_GENERATE = ("generate_retail", "retail_dataset", "retail_schema", "retail_counts", "create_tables")
+_FROM_SCHEMA = ("generate_from_schema", "plan_schema_generation", "schema_dataset", "GenerationError")
 
 
 def __getattr__(name: str) -> object:
@@ -54,6 +55,10 @@ def __getattr__(name: str) -> object:
         import laden.generate
 
         return getattr(laden.generate, name)
+    if name in _FROM_SCHEMA:
+        import laden.generate.from_schema
+
+        return getattr(laden.generate.from_schema, name)
     raise AttributeError(f"module 'laden' has no attribute {name!r}")
 
 

@@ -135,6 +135,9 @@ class Config:
     path: Path | None
     datasources: Mapping[str, Datasource]
     targets: Mapping[str, TargetConfig]
+    #: ``generators:``: per-column overrides for ``laden generate schema``
+    #: (a ``laden.generate.from_schema.Overrides``, or None)
+    generators: Any = None
 
     def datasource(self, name: str) -> Datasource:
         found = self.datasources.get(name)
@@ -368,12 +371,22 @@ class Reader:
 
     # sections -------------------------------------------------------------------------------
     def config(self, data: Any, path: Path | None) -> Config:
-        top = self.mapping(data, (), ["datasources", "targets"])
+        top = self.mapping(data, (), ["datasources", "targets", "generators"])
         raw_sources = self.mapping(top.get("datasources"), ("datasources",))
         sources = {name: self.datasource(name, value) for name, value in raw_sources.items()}
         raw_targets = self.mapping(top.get("targets"), ("targets",))
         targets = {name: self.target(name, value, sources) for name, value in raw_targets.items()}
-        return Config(path, {k: v for k, v in sources.items() if v}, {k: v for k, v in targets.items() if v})
+        generators = None
+        if top.get("generators") is not None:
+            from laden.generate.from_schema.overrides import read_overrides
+
+            generators = read_overrides(self, ("generators",), top["generators"])
+        return Config(
+            path,
+            {k: v for k, v in sources.items() if v},
+            {k: v for k, v in targets.items() if v},
+            generators,
+        )
 
     def datasource(self, name: str, value: Any) -> Datasource | None:
         path = ("datasources", name)

@@ -218,6 +218,8 @@ def model(ctx: Context) -> int:
 
 def generate(ctx: Context) -> int:
     args = ctx.args
+    if args.dataset == "schema":
+        return _generate_schema(ctx)
     from laden.generate import generate_retail
 
     config = ctx.config_for(args.targets)
@@ -228,6 +230,37 @@ def generate(ctx: Context) -> int:
         report = generate_retail(
             args.scale, args.seed, args.targets, create=args.create, workers=args.workers, progress=progress,
             cancel=cancel, config=config, file_format=args.format,
+        )  # fmt: skip
+    ctx.emit(report.to_json() if args.json else str(report))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _rows(specs: Sequence[str]) -> int | dict[str, int]:
+    """``--rows 500`` for every table, ``--rows orders=5000`` for one (the rest take the plain number or 1000)."""
+    default, per_table = 1000, {}
+    for spec in specs:
+        table, eq, count = spec.rpartition("=")
+        if not count.isdigit() or (eq and not table):
+            raise UsageError(f"--rows {spec!r}: expected N or TABLE=N")
+        if eq:
+            per_table[table] = int(count)
+        else:
+            default = int(count)
+    return {"*": default, **per_table} if per_table else default
+
+
+def _generate_schema(ctx: Context) -> int:
+    from laden.generate.from_schema import generate_from_schema
+
+    args = ctx.args
+    targets = args.targets or [args.source]
+    config = ctx.config_for([args.source, *targets])
+    overrides = ctx.config.generators  # from ./laden.yaml too when --from and --to are URLs
+    cancel = _cancel_on_signals(ctx.err)
+    with progress_for(ctx.err, enabled=not args.json) as progress:
+        report = generate_from_schema(
+            args.source, targets, rows=_rows(args.rows), seed=args.seed, locale=args.locale, config=config,
+            progress=progress, cancel=cancel, tables=args.tables, overrides=overrides,
         )  # fmt: skip
     ctx.emit(report.to_json() if args.json else str(report))
     return EXIT_OK if report.ok else EXIT_FAILED

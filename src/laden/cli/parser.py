@@ -107,6 +107,18 @@ def _generate(g: argparse.ArgumentParser, common: argparse.ArgumentParser) -> No
     r.add_argument("--workers", type=int, metavar="N", help="generator processes (default: one per core)")
     r.add_argument("--format", choices=["parquet", "csv", "jsonl", "json"], help="file targets (default parquet)")
     r.add_argument("--json", action="store_true", help="print only the report, as JSON")
+    f = kinds.add_parser("schema", parents=[common], help="rows that satisfy a reflected schema's keys and checks")
+    f.add_argument("--from", dest="source", required=True, metavar="TARGET", help="the database to reflect")
+    f.add_argument(
+        "--rows", action="append", default=[], metavar="N|TABLE=N", help="rows per table (repeatable; default 1000)"
+    )
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--locale", default="en_US", help="names, streets, phones (en_US, de_DE)")
+    f.add_argument("--table", action="append", dest="tables", metavar="NAME", help="only these tables (repeatable)")
+    f.add_argument(
+        "--to", dest="targets", action="append", default=[], metavar="TARGET", help="where to load (default: --from)"
+    )
+    f.add_argument("--json", action="store_true", help="print only the report, as JSON")
 
 
 def _model(m: argparse.ArgumentParser) -> None:
