@@ -239,6 +239,9 @@ class TargetLoad:
         if staged:
             self._move_staged(st)
         rep.rows_loaded = rep.rows_read - rep.rows_rejected
+        serials = [c for c in tp.target_columns if c.generated]
+        if serials and rep.rows_loaded:
+            self.backend.advance_sequences(tp.table, serials)
         rep.duration_s = time.perf_counter() - started
         rep.status = Status.OK
         self._emit(EventKind.TABLE_FINISHED, tp.name, rows=rep.rows_loaded, status="ok")

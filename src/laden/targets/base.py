@@ -213,6 +213,10 @@ class SqlBackend(ABC):
         self.execute(self.temp_table_sql(name, select))
         return self.staging_name(name)
 
+    def advance_sequences(self, table: Table, columns: Sequence[Column]) -> None:  # noqa: B027
+        """Values were loaded into these serial / identity columns: make the database's next value follow
+        them (PostgreSQL; MySQL and SQLite move AUTO_INCREMENT / rowid on their own)."""
+
     def staged(self, staging: str) -> None:  # noqa: B027 - only PostgreSQL needs it
         """Every row of a table is in ``staging``; the statements that move them come next."""
 

@@ -14,7 +14,7 @@ from laden.drivers import connect_postgres
 from laden.encode import hex_strings, tab_separated
 from laden.errors import ConnectError, MissingDriverError
 from laden.plan import Capabilities, CycleMethod
-from laden.schema import Column, ForeignKey
+from laden.schema import Column, ForeignKey, Table, TypeKind
 from laden.targets.base import DataError, SqlBackend
 from laden.urls import Engine
 
@@ -121,6 +121,22 @@ class PostgresBackend(SqlBackend):
                     copy.write(pgbinary.TRAILER)
         except Exception as exc:
             raise self.translate(exc) from exc
+
+    def advance_sequences(self, table: Table, columns: Sequence[Column]) -> None:
+        # a sequence does not see values given explicitly: without this, the application's next
+        # INSERT takes an id the load already used. Forward only: a sequence already past is kept.
+        name = self.qualified(table.name)
+        for col in columns:
+            if col.kind is not TypeKind.INTEGER:
+                continue
+            [(sequence,)] = self.query("SELECT pg_get_serial_sequence(%s, %s)", [name, col.name])
+            if sequence is None:
+                continue
+            self.query(
+                f"SELECT setval(%s::regclass, GREATEST(m, COALESCE(pg_sequence_last_value(%s::regclass), m)), true) "
+                f"FROM (SELECT max({self.quote(col.name)}) AS m FROM {name}) t WHERE m IS NOT NULL",
+                [sequence, sequence],
+            )
 
     def staged(self, staging: str) -> None:
         # temporary tables get no autovacuum statistics: without them the planner takes a 1M-row
