@@ -563,8 +563,12 @@ class TargetLoad:
             message = f"{self.backend.name}: {exc}"
         else:
             message = f"{type(exc).__name__}: {exc}"
-        self.report.error = self.backend.clean(message)
         failing = getattr(exc, "table", None)
+        current = next((t.table for t in self.report.tables if t.status is Status.FAILED), None)
+        prefix = f"{self.backend.name}: "
+        if failing is None and current and isinstance(exc, TargetError) and message.startswith(prefix):
+            message = f"{prefix}table {current!r}: {message[len(prefix) :]}"  # say where it happened
+        self.report.error = self.backend.clean(message)
         for t in self.report.tables:
             t.rows_loaded = 0
             if cancelled:

@@ -20,6 +20,7 @@ import pyarrow as pa
 from laden.casting import BadValue
 from laden.errors import TargetError
 from laden.plan import Capabilities, TablePlan
+from laden.pool import connection_lost
 from laden.reflect import RowCounts, reflect
 from laden.schema import Column, ForeignKey, Schema, Table
 from laden.urls import DatabaseURL, Engine, scrub
@@ -160,10 +161,20 @@ class SqlBackend(ABC):
         """Driver error -> DataError (bad data) or TargetError (anything else), secrets scrubbed."""
         if isinstance(exc, DataError | TargetError):
             return exc
-        message = self.clean(str(exc).strip().split("\n")[0] or type(exc).__name__)
+        message = self.clean(self.describe_error(exc))
         if self.is_data_error(exc):
             return DataError(message)
+        if connection_lost(self.engine, exc, getattr(self, "conn", None)):
+            return TargetError(
+                f"{self.name}: the server closed the connection ({message}). Nothing was committed; "
+                "load again once the server is reachable (the load is one transaction, so a rerun starts clean).",
+                target=self.name,
+            )
         return TargetError(f"{self.name}: {message}", target=self.name)
+
+    def describe_error(self, exc: BaseException) -> str:
+        """The driver's message, on one line."""
+        return str(exc).strip().split("\n")[0] or type(exc).__name__
 
     def clean(self, text: str) -> str:
         return scrub(text, self.url.secrets())

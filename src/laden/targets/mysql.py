@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from laden.casting import BadValue
 from laden.drivers import connect_mysql
 from laden.encode import hex_strings, join_rows, rows_as_tuples, sql_literals, tab_separated
-from laden.errors import ConnectError, MissingDriverError, TargetError
+from laden.errors import ConnectError, MissingDriverError
 from laden.plan import Capabilities, CycleMethod
 from laden.schema import Column, ForeignKey, Table
 from laden.targets.base import DataError, SqlBackend
@@ -108,15 +108,12 @@ class MySQLBackend(SqlBackend):
             return True
         return isinstance(exc, pymysql.Error) and bool(exc.args) and exc.args[0] in _DATA_ERRORS
 
-    def translate(self, exc: BaseException) -> Exception:
+    def describe_error(self, exc: BaseException) -> str:
         import pymysql
 
         if isinstance(exc, pymysql.Error) and len(exc.args) > 1:
-            message = self.clean(f"{exc.args[1]} (error {exc.args[0]})")
-            if self.is_data_error(exc):
-                return DataError(message)
-            return TargetError(f"{self.name}: {message}", target=self.name)
-        return super().translate(exc)
+            return f"{exc.args[1]} (error {exc.args[0]})"
+        return super().describe_error(exc)
 
     def drop_staging(self, staging: str) -> None:
         self.execute(f"DROP TEMPORARY TABLE {staging}")  # plain DROP TABLE would commit implicitly
