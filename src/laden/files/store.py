@@ -86,7 +86,19 @@ class Store:
         return f"{self.spec.display.rstrip('/')}/{rel}" if rel else self.spec.display
 
     def _local(self, rel: str) -> str:
-        return os.path.join(self.base, *rel.split("/")) if rel else self.base
+        """The local path of ``rel``; refused when a symbolic link on the way leads outside the root."""
+        path = os.path.join(self.base, *rel.split("/")) if rel else self.base
+        probe = os.path.dirname(path)
+        while probe != self.base and len(probe) > len(self.base) and not os.path.lexists(probe):
+            probe = os.path.dirname(probe)
+        if len(probe) >= len(self.base) and os.path.lexists(probe):
+            root, real = os.path.realpath(self.base), os.path.realpath(probe)
+            if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
+                raise StoreError(
+                    f"{self.shown(rel)}: a symbolic link on the way leads outside {self.spec.display} "
+                    f"(to {real}); nothing is written through it. Remove the link or choose another root."
+                )
+        return path
 
     @contextlib.contextmanager
     def _io(self, action: str, rel: str) -> Iterator[None]:
