@@ -494,15 +494,20 @@ class _TextFile:
                 self._grow()
 
     def _read(self, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-        rows = 0
+        rows, last = 0, None
         with self._reader(schema) as reader:
             while True:
                 with self._errors(rows):
                     batch = next(reader[0], None)
                 if batch is None:
+                    self._check_end(last, rows)
                     return
                 rows += batch.num_rows
+                last = batch if batch.num_rows else last
                 yield batch
+
+    def _check_end(self, last: pa.RecordBatch | None, rows: int) -> None:
+        """After the last batch: a chance to refuse a file whose end is not what it should be."""
 
 
 class _CsvFile(_TextFile):
@@ -521,6 +526,30 @@ class _CsvFile(_TextFile):
             null_values=[""],
         )
         return pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
+
+    def _check_end(self, last: pa.RecordBatch | None, rows: int) -> None:
+        """A quote opened and never closed makes pyarrow read the rest of the file as one value.
+
+        Then that value runs to the very end of the file, right after an opening quote: compare
+        the file's last bytes with the last row's last value (quotes doubled, as in the file).
+        Compressed files are not checked (their end cannot be read without reading them again).
+        """
+        if last is None or self.compression is not None:
+            return
+        value = last.column(last.num_columns - 1)[last.num_rows - 1].as_py()
+        if not value:
+            return
+        raw = ('"' + value.replace('"', '""')).encode("utf-8")
+        with open(self.path, "rb") as f:
+            f.seek(max(0, os.path.getsize(self.path) - len(raw)))
+            tail = f.read()
+        if tail == raw:
+            field = last.schema.names[-1]
+            raise SourceError(
+                f"{self.path}: data row {rows}, column {field!r}: a quoted value is never closed, so the rest "
+                'of the file would be read as one value; add the missing closing " (or double a " inside a '
+                'quoted value: "")'
+            )
 
     def _final_schema(self, schema: pa.Schema) -> pa.Schema:
         names = schema.names
