@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from laden.drivers import connect_mysql, connect_postgres
-from laden.errors import ConnectError, MissingDriverError, UsageError
+from laden.errors import ConnectError, LadenError, MissingDriverError, UsageError
 from laden.urls import DatabaseURL, Engine, scrub
 
 #: idle connections beyond ``min_size`` are closed after this many seconds unused
@@ -364,7 +364,7 @@ class Pool:
                     self._size += 1
                 try:
                     conn = self._open()
-                except Exception:
+                except LadenError:  # ConnectError / MissingDriverError: every driver failure is wrapped
                     return  # the next checkout reports the problem to someone who can act on it
                 self.release(conn)
         finally:

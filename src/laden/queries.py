@@ -262,6 +262,11 @@ class _Session(ABC):
     @abstractmethod
     def failure(self, exc: BaseException, req: _Request) -> _Failure: ...
 
+    @staticmethod
+    @abstractmethod
+    def driver_errors() -> tuple[type[BaseException], ...]:
+        """The driver's own error classes: what laden's own statements can raise."""
+
     def sql(self, statement: Any, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run one of laden's own statements; its rows, if any."""
         with _closing(self.raw.cursor()) as cur:
@@ -283,13 +288,13 @@ class _Session(ABC):
             return
         try:
             self._end("ROLLBACK")
-        except Exception:
+        except self.driver_errors():  # the connection cannot roll back: never hand it out again
             self.conn.broken = True
 
     def _end(self, statement: str) -> None:
         try:
             self.sql(statement)
-        except Exception as exc:  # the statement itself ended the transaction (COMMIT, DDL in MariaDB)
+        except self.driver_errors() as exc:  # the statement itself ended the transaction (COMMIT, DDL in MariaDB)
             if "no transaction" not in str(exc).lower():
                 raise
 
@@ -314,6 +319,12 @@ class _Session(ABC):
 class _Postgres(_Session):
     noun = "schema"
     hidden = frozenset({"information_schema"})
+
+    @staticmethod
+    def driver_errors() -> tuple[type[BaseException], ...]:
+        import psycopg
+
+        return (psycopg.Error,)
 
     def databases(self) -> list[str]:
         return [str(r[0]) for r in self.sql("SELECT nspname FROM pg_catalog.pg_namespace ORDER BY 1")]
@@ -387,6 +398,12 @@ _MYSQL_TIMEOUTS = {1969, 3024}  # MariaDB max_statement_time, MySQL max_executio
 class _MySQL(_Session):
     hidden = frozenset({"information_schema", "performance_schema", "mysql", "sys"})
 
+    @staticmethod
+    def driver_errors() -> tuple[type[BaseException], ...]:
+        import pymysql
+
+        return (pymysql.Error,)
+
     def databases(self) -> list[str]:
         return [str(r[0]) for r in self.sql("SELECT schema_name FROM information_schema.schemata ORDER BY 1")]
 
@@ -451,7 +468,7 @@ class _MySQL(_Session):
             if req.access is Access.READ:
                 self.sql("SET SESSION TRANSACTION READ WRITE")
             self.sql(f"SET SESSION {'max_statement_time' if self.conn.mariadb else 'max_execution_time'} = DEFAULT")
-        except Exception:
+        except self.driver_errors():  # settings that cannot be undone: the connection is not reused
             self.conn.broken = True
 
     def failure(self, exc: BaseException, req: _Request) -> _Failure:
@@ -477,6 +494,12 @@ class _MySQL(_Session):
 class _SQLite(_Session):
     #: VM instructions between two looks at the deadline (about 0.1 ms)
     progress_steps: ClassVar[int] = 10_000
+
+    @staticmethod
+    def driver_errors() -> tuple[type[BaseException], ...]:
+        import sqlite3
+
+        return (sqlite3.Error,)
 
     def __init__(self, conn: Connection, pool: Pool) -> None:
         super().__init__(conn, pool)
@@ -517,7 +540,7 @@ class _SQLite(_Session):
             self.raw.set_progress_handler(None, 0)
             if req.access is Access.READ:
                 self.sql("PRAGMA query_only = OFF")
-        except Exception:
+        except self.driver_errors():  # settings that cannot be undone: the connection is not reused
             self.conn.broken = True
 
     def failure(self, exc: BaseException, req: _Request) -> _Failure:
@@ -565,6 +588,12 @@ class _Deadline:
 class _DuckDB(_Session):
     noun = "schema"
     hidden = frozenset({"information_schema", "pg_catalog"})
+
+    @staticmethod
+    def driver_errors() -> tuple[type[BaseException], ...]:
+        import duckdb
+
+        return (duckdb.Error,)
 
     def __init__(self, conn: Connection, pool: Pool) -> None:
         super().__init__(conn, pool)
@@ -724,6 +753,7 @@ def _attempt_on(pool: Pool, req: _Request, *, fresh: bool) -> QueryResult:
 
 def _attempt(pool: Pool, conn: Connection, req: _Request) -> QueryResult:
     session = _SESSIONS[conn.engine](conn, pool)
+    answers: tuple[type[BaseException], ...] = (_Refused, *session.driver_errors())
     started = time.monotonic()
     try:
         session.begin(req)
@@ -734,7 +764,7 @@ def _attempt(pool: Pool, conn: Connection, req: _Request) -> QueryResult:
     except (_Stale, LadenError):
         session.abort()
         raise
-    except Exception as exc:
+    except answers as exc:  # the database's answer (or laden's refusal); anything else is a bug: raise
         failure = _Failure.OTHER if isinstance(exc, _Refused) else session.failure(exc, req)
         if failure is _Failure.LOST:
             raise _Lost(session.reason(exc)) from exc
