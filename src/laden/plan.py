@@ -62,6 +62,25 @@ _HOW = {
 
 
 @dataclass(frozen=True)
+class NameLimit:
+    """The longest table or column name an engine keeps (longer ones it refuses or cuts)."""
+
+    engine: str
+    length: int
+    in_bytes: bool  # PostgreSQL counts UTF-8 bytes, MariaDB characters
+
+    def explain(self, name: str) -> str:
+        """A sentence when ``name`` is over the limit (so no table or column can have it), else ''."""
+        size = len(name.encode("utf-8")) if self.in_bytes else len(name)
+        if size <= self.length:
+            return ""
+        unit = "bytes" if self.in_bytes else "characters"
+        return (
+            f"; the name is {size} {unit} long and {self.engine} names are at most {self.length} {unit}, so shorten it"
+        )
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """What a backend can do; the planner decides with nothing else."""
 
@@ -77,6 +96,11 @@ class Capabilities:
     #: the merge statement fails on a key twice in its input instead of letting the last one win
     #: (where a unique index covers the keys: a new key twice is caught only by the index)
     merge_refuses_duplicates: bool = False
+    #: the longest name the engine keeps; None: no practical limit (SQLite, DuckDB)
+    name_limit: NameLimit | None = None
+
+    def too_long(self, name: str) -> str:
+        return self.name_limit.explain(name) if self.name_limit else ""
 
 
 @dataclass(frozen=True)
@@ -224,7 +248,7 @@ def _find_table(name: str, schema: Schema, caps: Capabilities, target: str) -> T
         table = schema.table(name.lower())
     if table is None:
         raise SchemaMismatchError(
-            f"table {name!r} does not exist in {target}; create it first "
+            f"table {name!r} does not exist in {target}{caps.too_long(name) or '; create it first'} "
             f"(tables there: {', '.join(schema.table_names) or 'none'})",
             target=target,
             table=name,
@@ -250,7 +274,7 @@ def match_columns(source: pa.Schema, table: Table, caps: Capabilities, *, target
             col = matches[0] if len(matches) == 1 else None
         if col is None:
             raise SchemaMismatchError(
-                f"{target}: table {table.name!r} has no column {name!r} (source column); "
+                f"{target}: table {table.name!r} has no column {name!r} (source column){caps.too_long(name)}; "
                 f"its columns are {', '.join(table.column_names)}. Rename or drop the source column.",
                 target=target,
                 table=table.name,

@@ -80,13 +80,45 @@ def _specs(args: argparse.Namespace) -> list[str]:
 
 
 def _keys(specs: Sequence[str]) -> dict[str, list[str]]:
+    """``--key TABLE=COL[,COL]``, repeatable; a name holding ``=``, ``,`` or ``"`` is written in
+    double quotes with ``"`` doubled, as in CSV: ``--key '"a=b"="x,y",z'``."""
     keys: dict[str, list[str]] = {}
     for spec in specs:
-        table, eq, cols = spec.partition("=")
-        if not eq or not table or not cols:
-            raise UsageError(f"--key {spec!r}: expected TABLE=COL[,COL]")
-        keys[table] = [c for c in cols.split(",") if c]
+        names = _names(spec)
+        if names is None or len(names) < 2 or names[0][1] != "=" or any(sep != "," for _, sep in names[1:-1]):
+            raise UsageError(
+                f'--key {spec!r}: expected TABLE=COL[,COL]; write a name holding = , or " in double quotes, '
+                'with " doubled (--key \'"a=b"="x,y"\')'
+            )
+        keys.setdefault(names[0][0], []).extend(name for name, _ in names[1:])
     return keys
+
+
+def _names(text: str) -> list[tuple[str, str]] | None:
+    """``text`` split at ``=`` and ``,`` outside double quotes: (name, separator after it) pairs.
+    None when a name is empty or a quote is not closed."""
+    out: list[tuple[str, str]] = []
+    i = 0
+    while True:
+        if text.startswith('"', i):
+            end = i + 1
+            while True:
+                end = text.find('"', end)
+                if end < 0:
+                    return None
+                if not text.startswith('"', end + 1):
+                    break
+                end += 2
+            name, i = text[i + 1 : end].replace('""', '"'), end + 1
+        else:
+            j = min((k for k in (text.find("=", i), text.find(",", i)) if k >= 0), default=len(text))
+            name, i = text[i:j], j
+        if not name or (i < len(text) and text[i] not in "=,"):
+            return None
+        out.append((name, text[i : i + 1]))
+        if i >= len(text):
+            return out
+        i += 1
 
 
 def load(ctx: Context) -> int:

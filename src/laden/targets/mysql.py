@@ -22,7 +22,7 @@ from laden.casting import BadValue
 from laden.drivers import connect_mysql
 from laden.encode import hex_strings, join_rows, rows_as_tuples, sql_literals, tab_separated
 from laden.errors import ConnectError, MissingDriverError
-from laden.plan import Capabilities, CycleMethod
+from laden.plan import Capabilities, CycleMethod, NameLimit
 from laden.schema import Column, ForeignKey, Table
 from laden.targets.base import DataError, SqlBackend
 from laden.urls import Engine
@@ -69,7 +69,12 @@ def mysql_text(arr: pa.Array) -> pa.Array:
 
 class MySQLBackend(SqlBackend):
     engine = Engine.MYSQL
-    caps = Capabilities(cycle_methods=(CycleMethod.CHECKS_OFF,), fold_case=True, upsert_needs_unique_key=True)
+    caps = Capabilities(
+        cycle_methods=(CycleMethod.CHECKS_OFF,),
+        fold_case=True,
+        upsert_needs_unique_key=True,
+        name_limit=NameLimit("MariaDB", 64, in_bytes=False),
+    )
     quote_char = "`"
     placeholder = "%s"
     bulk_path = "LOAD DATA LOCAL INFILE"

@@ -13,7 +13,7 @@ from laden import pgbinary
 from laden.drivers import connect_postgres
 from laden.encode import hex_strings, tab_separated
 from laden.errors import ConnectError, MissingDriverError
-from laden.plan import Capabilities, CycleMethod
+from laden.plan import Capabilities, CycleMethod, NameLimit
 from laden.schema import Column, ForeignKey, Table, TypeKind
 from laden.targets.base import DataError, SqlBackend
 from laden.urls import Engine
@@ -48,6 +48,7 @@ class PostgresBackend(SqlBackend):
         merge_refuses_duplicates=True,
         fold_case=False,
         folds_to_lower=True,
+        name_limit=NameLimit("PostgreSQL", 63, in_bytes=True),
     )
     placeholder = "%s"
     bulk_path = "COPY FROM STDIN (binary)"
