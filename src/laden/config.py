@@ -201,14 +201,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, environ: Mapping[
 
 
 def parse_config(text: str, path: Path | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
-    import yaml
-
     where = str(path) if path else "<config>"
-    try:
-        data = yaml.safe_load(text)
-        lines = _line_map(yaml.compose(text))
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{where}: not valid YAML: {exc}".replace("\n", " ")]) from exc
+    data, lines = _parse_yaml(text, where)
     reader = Reader(where, lines, os.environ if environ is None else environ)
     config = reader.config(data, path)
     if reader.problems:
@@ -216,22 +210,83 @@ def parse_config(text: str, path: Path | None = None, *, environ: Mapping[str, s
     return config
 
 
-def _line_map(node: Any, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
-    """Key path -> 1-based line number, from PyYAML's node tree."""
+#: how many values aliases (``*name``) may add to the document: a few anchors can otherwise
+#: stand for billions of values ("billion laughs") and walking them would never end
+MAX_ALIAS_VALUES = 100_000
+
+
+def _parse_yaml(text: str, where: str) -> tuple[Any, dict[tuple[str, ...], int]]:
+    """The document (PyYAML's safe constructors only) and its key path -> line map."""
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        problem = _alias_problem(node)
+        if problem:
+            raise ConfigError([f"{where}: {problem}"])
+        return loader.construct_document(node), _line_map(node)
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{where}: not valid YAML: {exc}".replace("\n", " ")]) from exc
+    except RecursionError as exc:
+        raise ConfigError([f"{where}: not valid YAML: lists and mappings are nested too deeply"]) from exc
+    finally:
+        loader.dispose()
+
+
+def _alias_problem(root: Any) -> str | None:
+    """Why the node graph cannot be walked (an alias inside its own anchor, too many values), or None."""
+    import yaml
+
+    def children(node: Any) -> list[Any]:
+        if isinstance(node, yaml.MappingNode):
+            return [n for pair in node.value for n in pair]
+        return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+    sizes: dict[int, int] = {}  # id(node) -> how many values it stands for, aliases expanded
+    path: set[int] = set()  # the nodes from the root to the one being visited
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            path.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children(node))
+            continue
+        if id(node) in sizes:
+            continue
+        path.add(id(node))
+        stack.append((node, True))
+        for child in children(node):
+            if id(child) in path:
+                line = child.start_mark.line + 1
+                return f"line {line}: an alias (*name) refers to a list or mapping that contains it"
+            stack.append((child, False))
+    if sizes[id(root)] - len(sizes) > MAX_ALIAS_VALUES:
+        return (
+            f"aliases (*name) repeat more than {MAX_ALIAS_VALUES:,} values; "
+            "use fewer aliases of big lists or mappings, or write the values out"
+        )
+    return None
+
+
+def _line_map(root: Any) -> dict[tuple[str, ...], int]:
+    """Key path -> 1-based line number, from PyYAML's node tree (aliases followed, bounded by
+    :data:`MAX_ALIAS_VALUES`; iterative, so any depth the parser accepted is fine)."""
     import yaml
 
     out: dict[tuple[str, ...], int] = {}
-    if node is None:
-        return out
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            sub = (*path, str(key.value))
-            out.update(_line_map(value, sub))
-            out[sub] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            out.update(_line_map(item, (*path, str(i))))
+    stack: list[tuple[Any, tuple[str, ...], int]] = [(root, (), root.start_mark.line + 1)]
+    while stack:
+        node, path, line = stack.pop()
+        out[path] = line  # a mapping's value is located by its key
+        if isinstance(node, yaml.MappingNode):
+            pairs = [(value, (*path, str(key.value)), key.start_mark.line + 1) for key, value in node.value]
+            stack.extend(reversed(pairs))
+        elif isinstance(node, yaml.SequenceNode):
+            items = [(item, (*path, str(i)), item.start_mark.line + 1) for i, item in enumerate(node.value)]
+            stack.extend(reversed(items))
     return out
 
 
