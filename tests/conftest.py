@@ -24,6 +24,7 @@ import contextlib
 import itertools
 import os
 import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn
 from urllib.parse import quote, unquote, urlsplit
@@ -34,6 +35,9 @@ try:  # tests/ as a package (tests/__init__.py) ...
     from . import servers
 except ImportError:  # ... or as a rootdir-relative directory (pytest puts it on sys.path)
     import servers  # type: ignore[no-redef]
+
+# every load records itself in a state store (laden.loads): keep the tests' runs out of the user's
+os.environ["LADEN_STATE_DIR"] = tempfile.mkdtemp(prefix="laden-test-state-")
 
 ENGINES = ["sqlite", "duckdb", "postgresql", "mysql"]
 SERVER_ENGINES = {"postgresql", "mysql"}

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from laden.config import Config, TargetConfig, TargetKind, load_config
 from laden.engine import TargetLoad
+from laden.loads import RunKind, tracked
 from laden.errors import UsageError
 from laden.plan import LoadOptions, LoadPlan, OnError, Strategy, build_plan
 from laden.progress import CancelToken, ProgressCallback, new_load_id
@@ -157,9 +158,11 @@ def distribute(
     for path in {o.rejects_path for _, o in runs if o.rejects_path}:  # this load's rejects only
         with open(path, "w", encoding="utf-8"):
             pass
-    with dataset.spooled() if len(targets) > 1 else dataset as ds:
-        for target, opts in runs:
-            report.targets.append(_load_one(ds, target, opts, report.load_id, progress, cancel))
+    with tracked(report.load_id, RunKind.LOAD, [r.name for r in resolved], cancel) as run:
+        with dataset.spooled() if len(targets) > 1 else dataset as ds:
+            for target, opts in runs:
+                report.targets.append(_load_one(ds, target, opts, report.load_id, progress, run.cancel))
+        run.report = report
     return report
 
 

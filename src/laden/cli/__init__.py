@@ -14,6 +14,7 @@ from typing import TextIO
 
 from laden.cli.commands import COMMANDS, EXIT_FAILED, EXIT_OK, EXIT_USAGE, Context
 from laden.cli.parser import build_parser
+from laden.cli.runs import runs
 from laden.errors import LadenError, SchemaMismatchError, SourceError, UnsupportedError, UsageError
 from laden.urls import mask_url
 
@@ -26,7 +27,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     args = build_parser().parse_args(argv)
     ctx = Context(args, out, err)
     try:
-        return COMMANDS[args.command](ctx)
+        return {**COMMANDS, "runs": runs}[args.command](ctx)
     except (UsageError, SourceError, SchemaMismatchError, UnsupportedError) as exc:
         _error(ctx, exc)
         return EXIT_USAGE

@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     check = cfg_sub.add_parser("check", parents=[common], help="validate laden.yaml and reach every datasource")
     check.add_argument("--json", action="store_true", help="print the result as JSON")
+    _runs(sub.add_parser("runs", parents=[common], help="loads and backfills: list, show, cancel"), common)
     dm = sub.add_parser("demo", parents=[common], help="generate a small retail dataset into SQLite and check it")
     dm.add_argument("--db", default="laden-demo.db", metavar="PATH", help="SQLite file (default laden-demo.db)")
     dm.add_argument("--scale", type=float, default=0.01, help="1 = about 1M customers (default 0.01)")
@@ -119,6 +120,20 @@ def _generate(g: argparse.ArgumentParser, common: argparse.ArgumentParser) -> No
         "--to", dest="targets", action="append", default=[], metavar="TARGET", help="where to load (default: --from)"
     )
     f.add_argument("--json", action="store_true", help="print only the report, as JSON")
+
+
+def _runs(r: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+    actions = r.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
+    ls = actions.add_parser("list", parents=[common], help="recorded runs, newest first")
+    ls.add_argument("--active", action="store_true", help="only runs still going")
+    ls.add_argument("--limit", type=int, default=50, metavar="N", help="at most N runs (default 50)")
+    ls.add_argument("--json", action="store_true")
+    show = actions.add_parser("show", parents=[common], help="one run: status, rows, times, error")
+    show.add_argument("id", metavar="ID")
+    show.add_argument("--json", action="store_true")
+    cancel = actions.add_parser("cancel", parents=[common], help="ask a running load (any process) to stop")
+    cancel.add_argument("id", metavar="ID")
+    cancel.add_argument("--json", action="store_true")
 
 
 def _model(m: argparse.ArgumentParser) -> None:
