@@ -334,16 +334,48 @@ def test_csv_ragged_row(tmp_path: Path) -> None:
     source = only(as_dataset(tmp_path / "bad.csv"))
     with pytest.raises(SourceError) as info:
         list(source.batches(100))
-    message = str(info.value)
-    assert message.startswith(f"{tmp_path / 'bad.csv'}: cannot read CSV")
-    assert "Row #1002" in message and "Expected 2 columns, got 3" in message
-    assert "check the delimiter and quoting" in message
+    assert str(info.value) == (
+        f"{tmp_path / 'bad.csv'}: data row 1001: expected 2 fields, found 3; check the delimiter and quoting "
+        "(every row needs one field per column)"
+    )
+
+
+def test_csv_ragged_rows_numbered(tmp_path: Path) -> None:
+    # rows 2 and 5 have the wrong number of fields; row 3 spans two lines; blank lines are not rows
+    write_csv(tmp_path / "bad.csv", 'a,b\n1,x\n2\n3,"y\nz"\n\n4,w\n5,v,u\n')
+    items = list(only(as_dataset(tmp_path / "bad.csv")).numbered(2))
+    assert [(i.batch.to_pydict(), i.rows.tolist(), [(b.row, b.reason, b.text) for b in i.bad]) for i in items] == [
+        ({"a": ["1", "3"], "b": ["x", "y\nz"]}, [1, 3], [(2, "expected 2 fields, found 1", "2")]),
+        ({"a": ["4"], "b": ["w"]}, [4], []),
+        ({"a": [], "b": []}, [], [(5, "expected 2 fields, found 3", "5,v,u")]),
+    ]
 
 
 def test_csv_invalid_utf8(tmp_path: Path) -> None:
     write_csv(tmp_path / "latin.csv", b"a,b\n1,caf\xe9\n")
-    with pytest.raises(SourceError, match=r"latin\.csv: cannot read CSV: .*invalid UTF8.*re-encode"):
+    with pytest.raises(SourceError) as info:
         list(only(as_dataset(tmp_path / "latin.csv")).batches(10))
+    assert str(info.value) == (
+        f"{tmp_path / 'latin.csv'}: data row 1, column 'b': not valid UTF-8 (byte 0xE9 after 'caf'); the file must "
+        "be UTF-8: re-encode it (e.g. iconv -f latin1 -t utf-8); load with on_error='reject' to set such rows aside"
+    )
+
+
+def test_csv_invalid_utf8_rows_set_aside(tmp_path: Path) -> None:
+    write_csv(tmp_path / "latin.csv", b"a,b\n1,ok\n2,caf\xe9\n\xff,\xfe\n4,fine\n")
+    (item,) = list(only(as_dataset(tmp_path / "latin.csv")).numbered(10))
+    assert item.batch.to_pydict() == {"a": ["1", "4"], "b": ["ok", "fine"]}
+    assert item.rows.tolist() == [1, 4]
+    assert [(b.row, b.column, b.values) for b in item.bad] == [
+        (2, "b", {"a": "2", "b": "caf\\xe9"}),
+        (3, "a", {"a": "\\xff", "b": "\\xfe"}),
+    ]
+
+
+def test_csv_header_not_utf8(tmp_path: Path) -> None:
+    write_csv(tmp_path / "h.csv", b"id,caf\xe9\n1,a\n")
+    with pytest.raises(SourceError, match=r"h\.csv: the header line is not valid UTF-8 \(.*\); the file must be UTF-8"):
+        only(as_dataset(tmp_path / "h.csv")).schema()
 
 
 def test_csv_duplicate_header(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ from laden.progress import CancelToken, EventKind, ProgressCallback, ProgressEve
 from laden.rejects import Reject, RejectSink
 from laden.report import Status, TableReport, TargetReport
 from laden.schema import Column, TypeKind
-from laden.source import Dataset, TableSource, normalize_batch
+from laden.source import BadSourceRow, Dataset, NumberedBatch, TableSource, normalize_batch
 from laden.targets.base import ROW, DataError, Isolation, SqlBackend
 
 _ROW_COLUMN = Column(ROW, "bigint", TypeKind.INTEGER, nullable=False, int_bits=64)
@@ -72,6 +72,8 @@ class _Recheck(Exception):
 class TableState:
     plan: TablePlan
     report: TableReport
+    #: the source file, named with bad rows (None: the source is not a file)
+    file: str | None = None
     staging: str | None = None
     first_row: int = 1
     next_row: int = 1
@@ -164,7 +166,8 @@ class TargetLoad:
 
     def _load(self, plan: LoadPlan) -> None:
         self._clear(plan)
-        states = {tp.name: TableState(tp, self.report.table(tp.name)) for tp in plan.tables}
+        tables = self.dataset.tables
+        states = {tp.name: TableState(tp, self.report.table(tp.name), tables[tp.name].path) for tp in plan.tables}
         position = {tp.table.name: i for i, tp in enumerate(plan.tables)}
         first = {c.tables: min(position[t] for t in c.tables) for c in plan.cycles}
         last = {c.tables: max(position[t] for t in c.tables) for c in plan.cycles}
@@ -249,12 +252,13 @@ class TargetLoad:
     def _chunks(self, source: TableSource, st: TableState) -> Iterator[Chunk]:
         tp = st.plan
         names = [c.source for c in tp.columns]
-        for raw in source.batches(self.options.batch_size):
-            batch = normalize_batch(raw)
-            start = st.next_row
-            st.next_row += batch.num_rows
-            st.report.rows_read += batch.num_rows
-            rows = np.arange(start, start + batch.num_rows, dtype=np.int64)
+        for item in source.numbered(self.options.batch_size):
+            batch = normalize_batch(item.batch)
+            self._count(st, item)
+            if not batch.num_rows:
+                for b in item.bad:
+                    self._unreadable(st, b)
+                continue
             try:
                 data, bad = cast_batch(batch, names, tp.target_columns)
             except TypeError as exc:
@@ -267,18 +271,45 @@ class TargetLoad:
             if refused:
                 known = {b.index for b in bad}
                 bad = sorted([*bad, *(r for r in refused if r.index not in known)], key=lambda b: b.index)
-            chunk = Chunk(batch, data, rows)
-            if bad and self.options.on_error is OnError.FAIL:
-                # write the good rows before the first bad value, so a database error among
-                # them is reported first: the error always names the first bad row
-                first = min(bad, key=lambda b: b.index)
-                if first.index:
-                    yield chunk.head(first.index)
-                self._drop_bad(st, chunk, [first])
+            chunk = Chunk(batch, data, item.rows)
+            if (bad or item.bad) and self.options.on_error is OnError.FAIL:
+                yield from self._up_to_first_bad(st, chunk, bad, item.bad)
+            for b in item.bad:
+                self._unreadable(st, b)
             if bad:
                 chunk = self._drop_bad(st, chunk, bad)
             if len(chunk):
                 yield chunk
+
+    def _count(self, st: TableState, item: NumberedBatch) -> None:
+        """Rows read: the good ones and those that could not be read; numbers past every one of them."""
+        st.report.rows_read += item.batch.num_rows + len(item.bad)
+        numbers = [b.row for b in item.bad] + ([int(item.rows[-1])] if len(item.rows) else [])
+        if numbers:
+            st.next_row = max(st.next_row, max(numbers) + 1)
+
+    def _up_to_first_bad(
+        self, st: TableState, chunk: Chunk, bad: list[BadValue], unreadable: tuple[BadSourceRow, ...]
+    ) -> Iterator[Chunk]:
+        """Fail mode: the good rows before the first bad row, then the error naming it.
+
+        Written first so that a database error among them is reported first: the error always
+        names the first bad row.
+        """
+        first = min(bad, key=lambda b: b.index) if bad else None
+        source = unreadable[0] if unreadable else None
+        if source is not None and (first is None or source.row < chunk.rows[first.index]):
+            head = int(np.searchsorted(chunk.rows, source.row))
+            if head:
+                yield chunk.head(head)
+            self._unreadable(st, source)
+        assert first is not None
+        if first.index:
+            yield chunk.head(first.index)
+        self._drop_bad(st, chunk, [first])
+
+    def _unreadable(self, st: TableState, bad: BadSourceRow) -> None:
+        self._bad_row(st, bad.row, bad.column, bad.reason, bad.values, text=bad.text)
 
     def _drop_bad(self, st: TableState, chunk: Chunk, bad: list[BadValue]) -> Chunk:
         keep = np.ones(len(chunk), dtype=bool)
@@ -295,10 +326,13 @@ class TargetLoad:
         column: str | None,
         reason: str,
         values: pa.RecordBatch | dict[str, Any],
+        *,
+        text: str | None = None,
     ) -> None:
         table = st.plan.table.name
-        where = f"table {table!r}, row {row}" + (f", column {column!r}" if column else "")
         if self.options.on_error is OnError.FAIL:
+            at = f"data row {row} of {st.file}" if st.file else f"row {row}"
+            where = f"table {table!r}, {at}" + (f", column {column!r}" if column else "")
             raise BadRowError(
                 f"{self.backend.name}: {where}: {reason}. Nothing was committed; fix the row, or load with "
                 "on_error='reject' (CLI: --on-error reject) to set bad rows aside.",
@@ -307,9 +341,10 @@ class TargetLoad:
                 row=row,
                 column=column,
                 reason=reason,
+                file=st.file,
             )
         vals = values.to_pylist()[0] if isinstance(values, pa.RecordBatch) else values
-        reject = Reject(table, row, column, reason, vals)
+        reject = Reject(table, row, column, reason, vals, text)
         st.report.rows_rejected += 1
         if self.sink.path is None:
             self.rejects.append(reject)

@@ -74,10 +74,13 @@ class BadRowError(TargetError):
         row: int | None = None,
         column: str | None = None,
         reason: str = "",
+        file: str | None = None,
     ) -> None:
         self.row = row
         self.column = column
         self.reason = reason
+        #: the source file the row came from (``row`` is its data row), when the source is a file
+        self.file = file
         super().__init__(message, target=target, table=table)
 
 

@@ -2,7 +2,9 @@
 
 In ``on_error="reject"`` mode every bad row becomes one JSON Lines record:
 ``{"target", "table", "row", "column", "reason", "values"}`` where ``row`` is the row
-number in the source (1 = first data row). ``max_rejects`` turns too many into a failure.
+number in the source (1 = first data row); a file row that could not be split into columns
+(a CSV row with the wrong number of fields) has empty ``values`` and its ``text`` instead.
+``max_rejects`` turns too many into a failure.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ class Reject:
     column: str | None
     reason: str
     values: dict[str, Any]
+    #: the row as it stands in the source file, when it could not be split into columns
+    text: str | None = None
 
     def to_dict(self, target: str) -> dict[str, Any]:
-        return {
+        record = {
             "target": target,
             "table": self.table,
             "row": self.row,
@@ -36,6 +40,9 @@ class Reject:
             "reason": self.reason,
             "values": self.values,
         }
+        if self.text is not None:
+            record["text"] = self.text
+        return record
 
 
 def _json_default(value: object) -> object:

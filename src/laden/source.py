@@ -25,21 +25,20 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from laden.errors import SourceError, UsageError
+from laden.textfiles import BadSourceRow, NumberedBatch, text_file
 
-__all__ = ["Dataset", "TableSource", "as_dataset", "normalize_batch"]
+__all__ = ["BadSourceRow", "Dataset", "NumberedBatch", "TableSource", "as_dataset", "normalize_batch"]
 
 _FORMATS = {
     ".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl",
@@ -50,12 +49,8 @@ _TEXT_FORMATS = ("csv", "tsv", "jsonl")
 SUPPORTED_SUFFIXES = (
     ", ".join(_FORMATS) + " (.csv, .tsv, .jsonl and .ndjson may be compressed: " + ", ".join(_COMPRESSIONS) + ")"
 )
-# CSV / JSON block size, grown (x4) when a row does not fit. pyarrow reads up to 32 blocks ahead
-# on a background thread (whatever the consumer's speed), so this bounds memory: keep it small.
-_BLOCK_SIZE = 1 << 20
-_MAX_BLOCK_SIZE = 1 << 30
-
 _Batches = Callable[[int], Iterable[Any]]
+_Numbered = Callable[[int], Iterable[NumberedBatch]]
 
 
 class TableSource:
@@ -63,7 +58,10 @@ class TableSource:
 
     ``schema`` is a :class:`pyarrow.Schema` or a function returning it (called once, lazily).
     ``batches(batch_size)`` must start from the first row on every call, unless
-    ``replayable`` is False (one-shot inputs; see :meth:`Dataset.spooled`).
+    ``replayable`` is False (one-shot inputs; see :meth:`Dataset.spooled`). A source that can
+    find rows it cannot read (CSV, JSON Lines) also gives ``numbered``: the rows with their
+    source row numbers and the bad rows among them (see :meth:`numbered`); ``path`` is the
+    file it reads, if any.
     """
 
     def __init__(
@@ -75,14 +73,18 @@ class TableSource:
         *,
         replayable: bool = True,
         rows: int | Callable[[], int | None] | None = None,
+        numbered: _Numbered | None = None,
+        path: str | None = None,
     ) -> None:
         self.name = name
         self._rows = rows
         self.origin = origin
+        self.path = path
         self.replayable = replayable
         self._schema = None if callable(schema) else schema
         self._schema_fn: Callable[[], Any] | None = schema if callable(schema) else None
         self._batches = batches
+        self._numbered = numbered
         self._consumed = False
 
     def __repr__(self) -> str:
@@ -102,7 +104,23 @@ class TableSource:
         return self._rows
 
     def batches(self, batch_size: int) -> Iterator[pa.RecordBatch]:
-        """Yield the rows in batches of at most ``batch_size`` rows (never empty batches)."""
+        """Yield the rows in batches of at most ``batch_size`` rows (never empty batches).
+
+        A row the source cannot read (a CSV row with the wrong number of fields, bytes that are
+        not UTF-8) is a :class:`SourceError` naming file, row and reason.
+        """
+        self._start(batch_size)
+        return _rechunk(self._batches(batch_size), batch_size)
+
+    def numbered(self, batch_size: int) -> Iterator[NumberedBatch]:
+        """Like :meth:`batches`, with each row's source row number (1 = the first) and, instead of
+        an error, the rows that could not be read, each with its row number and reason."""
+        self._start(batch_size)
+        if self._numbered is None:
+            return _numbered(_rechunk(self._batches(batch_size), batch_size))
+        return _rechunk_numbered(self._numbered(batch_size), batch_size)
+
+    def _start(self, batch_size: int) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise UsageError(f"batch_size must be a positive integer, got {batch_size!r}")
         if not self.replayable:
@@ -112,7 +130,6 @@ class TableSource:
                     "use Dataset.spooled() to read it more than once"
                 )
             self._consumed = True
-        return _rechunk(self._batches(batch_size), batch_size)
 
     def renamed(self, name: str) -> TableSource:
         """A copy of this source loading into table ``name``."""
@@ -339,8 +356,8 @@ def _file_source(path: str, name: str | None) -> TableSource:
         )
     if fmt == "ipc":
         return TableSource(name, path, lambda: _open_ipc(path).schema, lambda _size: _ipc_batches(path))
-    reader = _CsvFile(path, fmt, compression) if fmt != "jsonl" else _JsonFile(path, fmt, compression)
-    return TableSource(name, path, reader.schema, reader.batches)
+    reader = text_file(path, fmt, compression)
+    return TableSource(name, path, reader.schema, reader.batches, numbered=reader.numbered, path=path)
 
 
 @contextlib.contextmanager
@@ -402,203 +419,6 @@ def _ipc_batches(path: str) -> Iterator[pa.RecordBatch]:
     if isinstance(reader, pa.ipc.RecordBatchFileReader):
         return _guarded(lambda: map(reader.get_batch, range(reader.num_record_batches)), path)
     return _guarded(lambda: reader, path)
-
-
-class _BlockTooSmall(Exception):
-    """A CSV / JSON row does not fit into one block; retry with a bigger block."""
-
-
-class _TextFile:
-    """A CSV or JSON Lines file read with pyarrow's block-wise streaming readers.
-
-    A row larger than about two blocks makes pyarrow fail ("straddling object"); then the
-    block size is grown and the file re-read, skipping the rows already yielded.
-    """
-
-    what = ""
-
-    def __init__(self, path: str, fmt: str, compression: str | None) -> None:
-        self.path, self.fmt, self.compression = path, fmt, compression
-        self.block_size = _BLOCK_SIZE
-        self._schema: pa.Schema | None = None
-
-    def _open(self, stream: Any, schema: pa.Schema | None) -> Any:
-        """A streaming reader; with ``schema=None`` the reader used to discover the schema."""
-        raise NotImplementedError
-
-    def _hint(self, message: str, rows: int) -> str:
-        raise NotImplementedError
-
-    def _final_schema(self, schema: pa.Schema) -> pa.Schema:
-        raise NotImplementedError
-
-    @contextlib.contextmanager
-    def _errors(self, rows: int) -> Iterator[None]:
-        try:
-            yield
-        except (pa.ArrowException, OSError) as exc:
-            message = str(exc)
-            if "straddling object" in message:
-                raise _BlockTooSmall(message) from exc
-            if message.startswith("Empty") and rows == 0:
-                needs = "at least one row" if self.fmt == "jsonl" else "a header line"
-                raise SourceError(f"{self.path}: the file is empty; a {self.what} file needs {needs}") from exc
-            raise SourceError(f"{self.path}: cannot read {self.what}: {self._hint(message, rows)}") from exc
-
-    @contextlib.contextmanager
-    def _reader(self, schema: pa.Schema | None) -> Iterator[list[Any]]:
-        """A one-element list holding an open reader (the caller must not keep other references).
-
-        pyarrow's readers read ahead on a background thread; destroying the reader waits for it.
-        Closing the file first would let a late read hit a re-used file descriptor.
-        """
-        with self._errors(0):
-            stream = pa.input_stream(self.path, compression=self.compression)
-        holder: list[Any] = []
-        try:
-            with self._errors(0):
-                holder.append(self._open(stream, schema))
-            yield holder
-        finally:
-            holder.clear()
-            stream.close()
-
-    def _grow(self) -> None:
-        if self.block_size >= _MAX_BLOCK_SIZE:
-            raise SourceError(f"{self.path}: a row is larger than {_MAX_BLOCK_SIZE >> 20} MiB")
-        self.block_size *= 4
-
-    def schema(self) -> pa.Schema:
-        while self._schema is None:
-            try:
-                with self._reader(None) as reader:
-                    self._schema = self._final_schema(reader[0].schema)
-            except _BlockTooSmall:
-                self._grow()
-        return self._schema
-
-    def batches(self, _batch_size: int) -> Iterator[pa.RecordBatch]:
-        schema, done = self.schema(), 0
-        while True:
-            skip = done
-            try:
-                for batch in self._read(schema):
-                    if skip >= batch.num_rows:
-                        skip -= batch.num_rows
-                        continue
-                    batch, skip = batch.slice(skip), 0
-                    done += batch.num_rows
-                    yield batch
-                return
-            except _BlockTooSmall:
-                self._grow()
-
-    def _read(self, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-        rows, last = 0, None
-        with self._reader(schema) as reader:
-            while True:
-                with self._errors(rows):
-                    batch = next(reader[0], None)
-                if batch is None:
-                    self._check_end(last, rows)
-                    return
-                rows += batch.num_rows
-                last = batch if batch.num_rows else last
-                yield batch
-
-    def _check_end(self, last: pa.RecordBatch | None, rows: int) -> None:
-        """After the last batch: a chance to refuse a file whose end is not what it should be."""
-
-
-class _CsvFile(_TextFile):
-    what = "CSV"
-
-    def _open(self, stream: Any, schema: pa.Schema | None) -> Any:
-        read = pacsv.ReadOptions(block_size=self.block_size, use_threads=False)  # threads: no row numbers
-        delimiter = "\t" if self.fmt == "tsv" else ","
-        parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
-        if schema is None:
-            return pacsv.open_csv(stream, read_options=read, parse_options=parse)
-        convert = pacsv.ConvertOptions(
-            column_types={name: pa.string() for name in schema.names},
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-            null_values=[""],
-        )
-        return pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
-
-    def _check_end(self, last: pa.RecordBatch | None, rows: int) -> None:
-        """A quote opened and never closed makes pyarrow read the rest of the file as one value.
-
-        Then that value runs to the very end of the file, right after an opening quote: compare
-        the file's last bytes with the last row's last value (quotes doubled, as in the file).
-        Compressed files are not checked (their end cannot be read without reading them again).
-        """
-        if last is None or self.compression is not None:
-            return
-        value = last.column(last.num_columns - 1)[last.num_rows - 1].as_py()
-        if not value:
-            return
-        raw = ('"' + value.replace('"', '""')).encode("utf-8")
-        with open(self.path, "rb") as f:
-            f.seek(max(0, os.path.getsize(self.path) - len(raw)))
-            tail = f.read()
-        if tail == raw:
-            field = last.schema.names[-1]
-            raise SourceError(
-                f"{self.path}: data row {rows}, column {field!r}: a quoted value is never closed, so the rest "
-                'of the file would be read as one value; add the missing closing " (or double a " inside a '
-                'quoted value: "")'
-            )
-
-    def _final_schema(self, schema: pa.Schema) -> pa.Schema:
-        names = schema.names
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise SourceError(f"{self.path}: the header has duplicate column names: {', '.join(duplicates)}")
-        return pa.schema([pa.field(name, pa.string()) for name in names])
-
-    def _hint(self, message: str, rows: int) -> str:
-        where = f" (after data row {rows})" if rows else ""
-        if "Expected" in message and "columns" in message:
-            return f"{message}{where}; check the delimiter and quoting (every row needs one field per column)"
-        if "UTF8" in message:
-            return f"{message}{where}; the file must be UTF-8: re-encode it (e.g. iconv -f latin1 -t utf-8)"
-        return f"{message}{where}"
-
-
-class _JsonFile(_TextFile):
-    what = "JSON Lines"
-
-    def _open(self, stream: Any, schema: pa.Schema | None) -> Any:
-        if schema is None:  # infer the column types from a bigger first block
-            return pajson.open_json(stream, read_options=pajson.ReadOptions(block_size=4 * self.block_size))
-        read = pajson.ReadOptions(block_size=self.block_size, use_threads=False)
-        parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
-        return pajson.open_json(stream, read_options=read, parse_options=parse)
-
-    def _final_schema(self, schema: pa.Schema) -> pa.Schema:
-        return pa.schema([field.with_type(_json_type(field.type)) for field in schema])
-
-    def _hint(self, message: str, rows: int) -> str:
-        # pyarrow counts rows from the start of the failing block: make the number absolute.
-        message = re.sub(r"in row (\d+)", lambda m: f"in data row {rows + int(m.group(1)) + 1}", message)
-        return (
-            f"{message}; the column types of a JSON Lines file are inferred from its first "
-            f"{(4 * self.block_size) >> 20} MiB and later values must fit them (same keys, same types): "
-            "put representative rows first or convert the file to Parquet"
-        )
-
-
-def _json_type(t: pa.DataType) -> pa.DataType:
-    """The type inferred for JSON, with timestamps (JSON has none) and all-null types as string."""
-    if pa.types.is_null(t) or pa.types.is_timestamp(t):
-        return pa.string()
-    if pa.types.is_list(t):
-        return pa.list_(t.value_field.with_type(_json_type(t.value_type)))
-    if pa.types.is_struct(t):
-        return pa.struct([field.with_type(_json_type(field.type)) for field in t])
-    return t
 
 
 # -- spooling one-shot sources ---------------------------------------------------------------------
@@ -670,6 +490,31 @@ def _rechunk(batches: Iterable[pa.RecordBatch], batch_size: int) -> Iterator[pa.
             continue
         for start in range(0, rows, batch_size):
             yield batch.slice(start, batch_size)
+
+
+def _numbered(batches: Iterable[pa.RecordBatch]) -> Iterator[NumberedBatch]:
+    """Number the rows of a source that reads every row: 1, 2, 3, ..."""
+    start = 1
+    for batch in batches:
+        yield NumberedBatch(batch, np.arange(start, start + batch.num_rows, dtype=np.int64))
+        start += batch.num_rows
+
+
+def _rechunk_numbered(items: Iterable[NumberedBatch], batch_size: int) -> Iterator[NumberedBatch]:
+    """:func:`_rechunk` for numbered batches: each bad row goes with the slice it precedes."""
+    for item in items:
+        rows = item.batch.num_rows
+        if rows <= batch_size:
+            if rows or item.bad:
+                yield item
+            continue
+        bad = list(item.bad)
+        for start in range(0, rows, batch_size):
+            numbers = item.rows[start : start + batch_size]
+            last = start + batch_size >= rows
+            k = len(bad) if last else next((i for i, b in enumerate(bad) if b.row > numbers[-1]), len(bad))
+            yield NumberedBatch(item.batch.slice(start, batch_size), numbers, tuple(bad[:k]))
+            bad = bad[k:]
 
 
 def _normal_type(t: pa.DataType) -> pa.DataType:
