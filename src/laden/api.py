@@ -166,6 +166,21 @@ def distribute(
     return report
 
 
+def load_untracked(
+    data: Any,
+    target: ResolvedTarget,
+    opts: LoadOptions,
+    *,
+    table: str | None = None,
+    load_id: str | None = None,
+    cancel: CancelToken | None = None,
+) -> TargetReport:
+    """One load with options built by the caller, not recorded as a run of its own (a backfill
+    window: the backfill is the run)."""
+    with as_dataset(data, table=table) as ds:
+        return _load_one(ds, target, opts, load_id or new_load_id(), None, cancel)
+
+
 def _load_one(
     ds: Dataset,
     target: ResolvedTarget,

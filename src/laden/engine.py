@@ -32,7 +32,7 @@ import pyarrow as pa
 from laden.casting import BadValue, cast_batch
 from laden.errors import BadRowError, CancelledError, LadenError, SchemaMismatchError, TargetError
 from laden.graph import Cycle
-from laden.plan import CycleMethod, LoadOptions, LoadPlan, OnError, Strategy, TablePlan, build_plan
+from laden.plan import CycleMethod, Finish, LoadOptions, LoadPlan, OnError, Strategy, TablePlan, build_plan
 from laden.progress import CancelToken, EventKind, ProgressCallback, ProgressEvent
 from laden.rejects import Reject, RejectSink
 from laden.report import Status, TableReport, TargetReport
@@ -128,7 +128,10 @@ class TargetLoad:
                 self.backend.begin()
                 self._load(plan)
             self._check_cancel()
-            self.backend.commit()
+            if self.options.finish is Finish.ROLLBACK:  # a trial load (backfill estimates): time it, keep nothing
+                self.backend.rollback()
+            else:
+                self.backend.commit()
             self.report.status = Status.OK
             for t in self.report.tables:
                 t.status = Status.OK
@@ -192,6 +195,10 @@ class TargetLoad:
 
     def _clear(self, plan: LoadPlan) -> None:
         """Clear children first; rows of a cycle reference each other, so its checks are relaxed meanwhile."""
+        replace = self.options.replace
+        if replace is not None:  # a backfill window: its rows go, in this transaction
+            for tp in reversed(plan.tables):
+                self.backend.delete_range(tp.table, replace)
         if not plan.clear:
             return
         relaxed = [(c, tp.cycle_method) for c in plan.cycles for tp in plan.tables if tp.table.name == c.tables[0]]

@@ -13,6 +13,8 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from typing import Any
+
 import pyarrow as pa
 
 from laden.errors import SchemaMismatchError, UnsupportedError, UsageError
@@ -103,6 +105,31 @@ class Capabilities:
         return self.name_limit.explain(name) if self.name_limit else ""
 
 
+class Finish(str, enum.Enum):
+    """How a load's transaction ends."""
+
+    COMMIT = "commit"
+    #: a trial: everything is written and checked, then rolled back (backfill estimates)
+    ROLLBACK = "rollback"
+
+
+@dataclass(frozen=True)
+class RowRange:
+    """Rows whose ``column`` lies in ``[start, end)`` (or, with ``nulls``, is NULL): a backfill
+    window. A load with ``LoadOptions.replace`` deletes them from each of its tables first, in
+    the load's own transaction, so rerunning a window replaces exactly that window's rows."""
+
+    column: str
+    start: Any = None
+    end: Any = None
+    nulls: bool = False
+
+    def describe(self) -> str:
+        if self.nulls:
+            return f"{self.column} IS NULL"
+        return f"{self.start!s} <= {self.column} < {self.end!s}"
+
+
 @dataclass(frozen=True)
 class LoadOptions:
     strategy: Strategy = Strategy.APPEND
@@ -112,6 +139,9 @@ class LoadOptions:
     rejects_path: str | None = None
     max_rejects: int | None = None
     cascade: bool = False
+    #: delete these rows from the dataset's tables before loading (backfill windows)
+    replace: RowRange | None = None
+    finish: Finish = Finish.COMMIT
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:

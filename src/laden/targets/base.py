@@ -8,6 +8,7 @@ orphan queries and error translation live here once.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import itertools
 import re
@@ -18,11 +19,11 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from laden.casting import BadValue
-from laden.errors import TargetError
-from laden.plan import Capabilities, TablePlan
+from laden.errors import SchemaMismatchError, TargetError
+from laden.plan import Capabilities, RowRange, TablePlan
 from laden.pool import connection_lost
 from laden.reflect import RowCounts, reflect
-from laden.schema import Column, ForeignKey, Schema, Table
+from laden.schema import Column, ForeignKey, Schema, Table, TypeKind
 from laden.urls import DatabaseURL, Engine, scrub
 
 #: the staging column that carries each row's number in the source
@@ -201,6 +202,33 @@ class SqlBackend(ABC):
     # -- table operations -----------------------------------------------------------------
     def clear(self, table: str) -> int:
         return self.execute(f"DELETE FROM {self.qualified(table)}")
+
+    def delete_range(self, table: Table, rows: RowRange) -> int:
+        """Delete a backfill window's rows: ``start <= column < end``, or ``column IS NULL``."""
+        column = table.column(rows.column)
+        if column is None:
+            raise SchemaMismatchError(
+                f"{self.name}: table {table.name!r} has no column {rows.column!r} to replace a window by; "
+                f"its columns are {', '.join(table.column_names)}",
+                target=self.name,
+                table=table.name,
+            )
+        col = self.quote(column.name)
+        if rows.nulls:
+            return self.execute(f"DELETE FROM {self.qualified(table.name)} WHERE {col} IS NULL")
+        p = self.placeholder
+        return self.execute(
+            f"DELETE FROM {self.qualified(table.name)} WHERE {col} >= {p} AND {col} < {p}",
+            (self.bound(rows.start, column), self.bound(rows.end, column)),
+        )
+
+    def bound(self, value: Any, column: Column) -> Any:
+        """A window bound as the driver should compare it with ``column``: times in UTC, and
+        without a zone where the column has none (laden stores those as UTC wall time)."""
+        if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+            utc = value.astimezone(datetime.timezone.utc)
+            return utc if column.kind is TypeKind.TIMESTAMP_TZ else utc.replace(tzinfo=None)
+        return value
 
     def temp_table_sql(self, name: str, select: str) -> str:
         return f"CREATE TEMPORARY TABLE {self.quote(name)} AS {select}"

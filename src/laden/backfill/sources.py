@@ -1,0 +1,336 @@
+"""What a backfill reads: a file dataset, a database table or query, or a laden generator.
+
+A :class:`SourceSpec` is plain, picklable data: the coordinator plans with it and each worker
+(a local process or a Dask worker) reopens it to read its window. Every source reads the
+window column alone for planning and one window's rows for loading, as Arrow batches.
+
+- Files: a directory, a glob or one file, local or object storage (``s3://...``), Parquet,
+  CSV or JSON Lines, read with ``pyarrow.dataset`` (hive partitions ``key=value/`` become
+  columns; a window's filter is pushed down to Parquet statistics).
+- A database table or query on any supported engine: ``SELECT ... WHERE col >= ? AND col < ?``
+  streamed with a server-side cursor (DuckDB: its Arrow reader), ``batch_size`` rows at a time.
+- ``generate:retail?scale=0.1&seed=0``: a table of the retail generator, spooled once to
+  Parquet under ``spool`` (a directory every worker can read), then read as files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import glob
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.dataset as pads
+
+from laden.backfill.windows import Window
+from laden.errors import SourceError, UsageError
+from laden.urls import DatabaseURL, Engine
+
+_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "json", ".ndjson": "json"}
+
+
+class SourceKind(str, enum.Enum):
+    FILES = "files"
+    DATABASE = "database"
+    GENERATOR = "generator"
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    kind: SourceKind
+    #: files: path, directory, glob or URL; database: the connection URL (password included:
+    #: never shown); generator: ``generate:NAME?scale=..&seed=..``
+    location: str = field(repr=False)
+    #: what messages and the manifest show (a masked URL for databases)
+    name: str = ""
+    table: str | None = None
+    query: str | None = None
+    spool: str | None = None
+
+    def describe(self) -> str:
+        if self.kind is SourceKind.DATABASE:
+            what = f"table {self.table}" if self.table else f"query {self.query}"
+            return f"{self.name} ({what})"
+        if self.kind is SourceKind.GENERATOR:
+            return f"{self.location} (table {self.table})"
+        return self.location
+
+
+def source_spec(
+    source: str, *, table: str | None = None, query: str | None = None, spool: str | None = None, name: str = ""
+) -> SourceSpec:
+    """The spec of a backfill source as the command line gives it (``name``: the masked URL)."""
+    if table is not None and query is not None:
+        raise UsageError("give --source-table or --source-query, not both")
+    if source.startswith("generate:"):
+        return SourceSpec(SourceKind.GENERATOR, source, source, table, None, spool)
+    if table is not None or query is not None:
+        return SourceSpec(SourceKind.DATABASE, source, name or DatabaseURL.parse(source).masked(), table, query)
+    return SourceSpec(SourceKind.FILES, source, source)
+
+
+class Source:
+    """An open source: its schema, its window column, one window's rows, a sample."""
+
+    def __init__(self, spec: SourceSpec) -> None:
+        self.spec = spec
+
+    def schema(self) -> pa.Schema:
+        raise NotImplementedError
+
+    def column(self, name: str) -> Iterator[pa.Array]:
+        raise NotImplementedError
+
+    def window_field(self, name: str) -> pa.Field:
+        """The window column's field, with the type its values compare as."""
+        schema = self.schema()
+        if name not in schema.names:
+            raise UsageError(
+                f"--window-by {name!r}: {self.spec.describe()} has no such column; "
+                f"its columns are {', '.join(schema.names)}"
+            )
+        return schema.field(name)
+
+    def window(self, column: str, window: Window | None, batch_size: int) -> Iterator[pa.RecordBatch]:
+        """The rows of one window (all rows when ``window`` is None)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def open_source(spec: SourceSpec) -> Source:
+    if spec.kind is SourceKind.DATABASE:
+        return DatabaseSource(spec)
+    if spec.kind is SourceKind.GENERATOR:
+        return FileSource(spec, _spooled(spec))
+    return FileSource(spec, spec.location)
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+
+class FileSource(Source):
+    def __init__(self, spec: SourceSpec, location: str) -> None:
+        super().__init__(spec)
+        files, fs, fmt = _files(location)
+        try:
+            self.dataset = pads.dataset(files, format=_format(fmt), partitioning="hive", filesystem=fs)
+        except (pa.ArrowException, OSError) as exc:
+            raise SourceError(f"{location}: cannot read as a {fmt} dataset: {exc}") from exc
+
+    def schema(self) -> pa.Schema:
+        return self.dataset.schema
+
+    def column(self, name: str) -> Iterator[pa.Array]:
+        for batch in self.dataset.to_batches(columns=[name], batch_size=1 << 20):
+            yield batch.column(0)
+
+    def window(self, column: str, window: Window | None, batch_size: int) -> Iterator[pa.RecordBatch]:
+        expr = None if window is None else _filter(pads.field(column), window)
+        yield from self.dataset.to_batches(filter=expr, batch_size=batch_size)
+
+
+def _filter(col: Any, window: Window) -> Any:
+    if window.nulls:
+        return col.is_null()
+    return (col >= pa.scalar(window.start)) & (col < pa.scalar(window.end))
+
+
+def _format(fmt: str) -> Any:
+    if fmt == "csv":  # laden's CSV convention: only an unquoted empty field is NULL
+        options = pacsv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False, null_values=[""])
+        return pads.CsvFileFormat(convert_options=options)
+    return fmt
+
+
+def _files(location: str) -> tuple[list[str] | str, Any, str]:
+    """The files a location names, the filesystem (None: local), and their format."""
+    if "://" in location and not location.startswith("file://"):
+        import fsspec  # type: ignore[import-untyped, unused-ignore]
+
+        fs, path = fsspec.core.url_to_fs(location)
+        found = sorted(fs.glob(path) if glob.has_magic(path) else fs.find(path) if fs.isdir(path) else [path])
+        from pyarrow.fs import FSSpecHandler, PyFileSystem
+
+        arrow_fs: Any = PyFileSystem(FSSpecHandler(fs))
+    else:
+        path = location.removeprefix("file://")
+        found = sorted(glob.glob(path, recursive=True) if glob.has_magic(path) else _walk(path))
+        arrow_fs = None
+    found = [f for f in found if not os.path.basename(f).startswith((".", "_"))]
+    formats = {_FORMATS.get(Path(f.removesuffix(".gz")).suffix.lower()) for f in found}
+    if not found:
+        raise SourceError(f"{location}: no files found; give a file, a directory or a glob such as data/*.parquet")
+    if len(formats) != 1 or None in formats:
+        raise SourceError(
+            f"{location}: a backfill reads one dataset of one format (.parquet, .csv, .jsonl); found "
+            f"{', '.join(sorted({Path(f).suffix or '(none)' for f in found}))}"
+        )
+    return found, arrow_fs, formats.pop() or "parquet"
+
+
+def _walk(path: str) -> list[str]:
+    if os.path.isdir(path):
+        return [str(p) for p in Path(path).rglob("*") if p.is_file()]
+    if not os.path.exists(path):
+        raise SourceError(f"{path}: no such file or directory")
+    return [path]
+
+
+def _spooled(spec: SourceSpec) -> str:
+    """The generator's table written once to Parquet under ``spec.spool``; its directory."""
+    from laden.generate import retail_dataset
+
+    name, _, query = spec.location.removeprefix("generate:").partition("?")
+    if name != "retail":
+        raise UsageError(f"{spec.location}: unknown generator {name!r}; laden has: retail")
+    params = dict(parse_qsl(query))
+    unknown = sorted(set(params) - {"scale", "seed"})
+    if unknown:
+        raise UsageError(f"{spec.location}: unknown parameter {unknown[0]!r}; expected scale and seed")
+    scale, seed = float(params.get("scale", "0.01")), int(params.get("seed", "0"))
+    if spec.spool is None or spec.table is None:
+        raise UsageError(f"{spec.location}: a generator source needs a table (--source-table) and a spool directory")
+    out = Path(spec.spool) / f"{name}-{scale:g}-{seed}-{spec.table}"
+    done = out / "_SUCCESS"
+    if not done.exists():
+        import pyarrow.parquet as pq
+
+        out.mkdir(parents=True, exist_ok=True)
+        with retail_dataset(scale, seed, workers=1) as data:
+            if spec.table not in data.tables:
+                raise UsageError(f"{spec.location}: no table {spec.table!r}; it makes {', '.join(data.tables)}")
+            source = data.tables[spec.table]
+            with pq.ParquetWriter(out / "part-0.parquet", source.schema()) as writer:
+                for batch in source.batches(1 << 17):
+                    writer.write_batch(batch)
+        done.touch()
+    return str(out / "part-0.parquet")
+
+
+# -- databases ------------------------------------------------------------------------------------
+
+
+class DatabaseSource(Source):
+    def __init__(self, spec: SourceSpec) -> None:
+        super().__init__(spec)
+        self.url = DatabaseURL.parse(spec.location)
+        self.conn: Any = _connect(self.url)
+        q = self._quote
+        self.relation = q(spec.table) if spec.table else f"({spec.query})"
+        self._schema: pa.Schema | None = None
+
+    def _quote(self, name: str) -> str:
+        if self.url.engine is Engine.MYSQL:
+            return "`" + name.replace("`", "``") + "`"
+        return '"' + name.replace('"', '""') + '"'
+
+    def _param(self) -> str:
+        return "?" if self.url.engine in (Engine.SQLITE, Engine.DUCKDB) else "%s"
+
+    def _rows(self, sql: str, params: list[Any], batch_size: int) -> Iterator[pa.RecordBatch]:
+        if self.url.engine is Engine.DUCKDB:
+            reader = self.conn.execute(sql, params).fetch_record_batch(batch_size)
+            yield from reader
+            return
+        if self.url.engine is Engine.POSTGRESQL:
+            cur = self.conn.cursor(name="laden_backfill")
+        elif self.url.engine is Engine.MYSQL:
+            import pymysql.cursors
+
+            cur = self.conn.cursor(pymysql.cursors.SSCursor)
+        else:
+            cur = self.conn.cursor()
+        try:
+            cur.execute(sql, params)
+            names = [d[0] for d in cur.description]
+            types: dict[str, pa.DataType] = {}
+            while rows := cur.fetchmany(batch_size):
+                yield _batch(names, rows, types)
+        finally:
+            cur.close()
+            if self.url.engine is Engine.POSTGRESQL:
+                self.conn.rollback()
+
+    def schema(self) -> pa.Schema:
+        if self._schema is None:
+            first = next(self._rows(f"SELECT * FROM {self.relation} w LIMIT 1000", [], 1000), None)
+            if first is None:
+                raise SourceError(f"{self.spec.describe()}: the source has no rows")
+            self._schema = first.schema
+        return self._schema
+
+    def window_field(self, name: str) -> pa.Field:
+        found = super().window_field(name)
+        if self.url.engine is not Engine.SQLITE or not pa.types.is_string(found.type):
+            return found
+        sample = next(self.column(name, typed=False), pa.array([], pa.string()))
+        for t in (pa.date32(), pa.timestamp("us")):  # SQLite keeps dates and times as ISO text
+            try:
+                sample.cast(t)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue
+            return found.with_type(t)
+        return found
+
+    def column(self, name: str, *, typed: bool = True) -> Iterator[pa.Array]:
+        want = self.window_field(name).type if typed else None
+        for batch in self._rows(f"SELECT {self._quote(name)} FROM {self.relation} w", [], 1 << 16):
+            yield batch.column(0) if want is None else batch.column(0).cast(want)
+
+    def window(self, column: str, window: Window | None, batch_size: int) -> Iterator[pa.RecordBatch]:
+        sql, params = f"SELECT * FROM {self.relation} w", []
+        if window is not None and window.nulls:
+            sql += f" WHERE {self._quote(column)} IS NULL"
+        elif window is not None:
+            p = self._param()
+            sql += f" WHERE {self._quote(column)} >= {p} AND {self._quote(column)} < {p}"
+            params = [self._bound(window.start), self._bound(window.end)]
+        yield from self._rows(sql, params, batch_size)
+
+    def _bound(self, value: Any) -> Any:
+        """A bound as the driver compares it with the column (SQLite keeps times as ISO text)."""
+        if self.url.engine is Engine.SQLITE and isinstance(value, dt.datetime):
+            return value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        if self.url.engine is Engine.SQLITE and isinstance(value, dt.date):
+            return value.isoformat()
+        return value
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _connect(url: DatabaseURL) -> Any:
+    from laden.drivers import connect_mysql, connect_postgres
+
+    if url.engine is Engine.POSTGRESQL:
+        return connect_postgres(url, 10)
+    if url.engine is Engine.MYSQL:
+        return connect_mysql(url, 10)
+    if url.engine is Engine.DUCKDB:
+        import duckdb
+
+        return duckdb.connect(url.path or ":memory:", read_only=True)
+    import sqlite3
+
+    return sqlite3.connect(f"file:{url.path}?mode=ro", uri=True)
+
+
+def _batch(names: list[str], rows: list[tuple[Any, ...]], types: dict[str, pa.DataType]) -> pa.RecordBatch:
+    """Rows from a DB-API cursor as a batch; a column's type is kept from the first batch that
+    had a value in it, so batches agree."""
+    arrays = []
+    for name, values in zip(names, zip(*rows, strict=True), strict=True):
+        array = pa.array(values, type=types.get(name), from_pandas=False)
+        if name not in types and not pa.types.is_null(array.type):
+            types[name] = array.type
+        arrays.append(array)
+    return pa.RecordBatch.from_arrays(arrays, names=names)
