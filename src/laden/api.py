@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from laden.config import Config, TargetConfig, TargetKind, load_config
 from laden.engine import TargetLoad
-from laden.loads import RunKind, tracked
 from laden.errors import UsageError
+from laden.loads import RunKind, tracked
 from laden.plan import LoadOptions, LoadPlan, OnError, Strategy, build_plan
 from laden.progress import CancelToken, ProgressCallback, new_load_id
 from laden.reflect import RowCounts

@@ -12,7 +12,6 @@ import dataclasses
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-
 from typing import Any
 
 import pyarrow as pa

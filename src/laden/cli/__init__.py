@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Sequence
 from typing import TextIO
 
+from laden.cli.backfill import backfill
 from laden.cli.commands import COMMANDS, EXIT_FAILED, EXIT_OK, EXIT_USAGE, Context
 from laden.cli.parser import build_parser
 from laden.cli.runs import runs
@@ -27,7 +28,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     args = build_parser().parse_args(argv)
     ctx = Context(args, out, err)
     try:
-        return {**COMMANDS, "runs": runs}[args.command](ctx)
+        return {**COMMANDS, "runs": runs, "backfill": backfill}[args.command](ctx)
     except (UsageError, SourceError, SchemaMismatchError, UnsupportedError) as exc:
         _error(ctx, exc)
         return EXIT_USAGE

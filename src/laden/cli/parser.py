@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     check = cfg_sub.add_parser("check", parents=[common], help="validate laden.yaml and reach every datasource")
     check.add_argument("--json", action="store_true", help="print the result as JSON")
+    _backfill(sub.add_parser("backfill", parents=[common], help="plan, validate and run windowed loads"), common)
     _runs(sub.add_parser("runs", parents=[common], help="loads and backfills: list, show, cancel"), common)
     dm = sub.add_parser("demo", parents=[common], help="generate a small retail dataset into SQLite and check it")
     dm.add_argument("--db", default="laden-demo.db", metavar="PATH", help="SQLite file (default laden-demo.db)")
@@ -120,6 +121,45 @@ def _generate(g: argparse.ArgumentParser, common: argparse.ArgumentParser) -> No
         "--to", dest="targets", action="append", default=[], metavar="TARGET", help="where to load (default: --from)"
     )
     f.add_argument("--json", action="store_true", help="print only the report, as JSON")
+
+
+def _backfill(b: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+    actions = b.add_subparsers(dest="backfill_command", required=True, metavar="ACTION")
+    helps = {
+        "plan": "the windows, their row counts and estimated durations",
+        "validate": "check a seeded sample against laden.yaml's validation rules",
+        "run": "load the windows in parallel, with a manifest; --resume continues",
+    }
+    for name, text in helps.items():
+        a = actions.add_parser(name, parents=[common], help=text)
+        a.add_argument(
+            "source", metavar="SOURCE", help="files (dir, glob, s3://...), a database, or generate:retail?scale="
+        )
+        a.add_argument("--to", dest="targets", action="append", required=True, metavar="TARGET", help="database")
+        a.add_argument("--table", required=True, metavar="NAME", help="the target table")
+        a.add_argument("--window-by", required=True, metavar="COLUMN", help="a number, date or timestamp column")
+        a.add_argument("--window", required=True, metavar="SIZE", help="100000rows | 1000 | 1d, 6h, 1mo ...")
+        a.add_argument("--source-table", metavar="NAME", help="SOURCE is a database: read this table")
+        a.add_argument("--source-query", metavar="SQL", help="SOURCE is a database: read this query")
+        a.add_argument(
+            "--strategy",
+            choices=["replace", "upsert"],
+            default="replace",
+            help="replace: delete the window's range and insert (default); upsert: merge on keys",
+        )
+        a.add_argument("--key", metavar="COL[,COL]", help="upsert keys (default: the primary key)")
+        a.add_argument("--parallel", type=int, default=2, metavar="N", help="windows at once (default 2)")
+        a.add_argument("--retries", type=int, default=2, metavar="N", help="retries of a failed window (default 2)")
+        a.add_argument("--batch-size", type=int, default=100_000, metavar="N")
+        a.add_argument("--on-error", choices=["fail", "reject"], default="fail")
+        a.add_argument("--cluster", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://host:8786")
+        a.add_argument(
+            "--manifest", metavar="PATH", help="run: the manifest to write (default laden-backfill-TABLE.json)"
+        )
+        a.add_argument("--resume", metavar="PATH", help="run: continue the run whose manifest this is")
+        a.add_argument("--spool", metavar="DIR", help="generator sources: where the generated rows are kept")
+        a.add_argument("--seed", type=int, default=0, help="row windows: the sample their bounds come from")
+        a.add_argument("--json", action="store_true")
 
 
 def _runs(r: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
