@@ -95,7 +95,7 @@ class DaskExecutor:
 
 @contextlib.contextmanager
 def executor_for(backfill: Backfill) -> Iterator[LocalExecutor | DaskExecutor]:
-    executor = DaskExecutor(backfill.cluster) if backfill.cluster else LocalExecutor(backfill.parallel)
+    executor = DaskExecutor(backfill.cluster) if backfill.cluster else LocalExecutor(backfill.workers)
     try:
         yield executor
     finally:

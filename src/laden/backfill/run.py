@@ -57,6 +57,15 @@ class Backfill:
     validation: Validation | None = None
     seed: int = 0
 
+    @property
+    def workers(self) -> int:
+        """Windows at once: ``parallel``, but one for DuckDB (a file one process writes at a time)."""
+        from laden.urls import DatabaseURL, Engine
+
+        if self.cluster is None and DatabaseURL.parse(self.target.url).engine is Engine.DUCKDB:
+            return 1
+        return max(1, self.parallel)
+
 
 @dataclass(frozen=True)
 class WindowTask:
@@ -93,9 +102,9 @@ class BackfillPlan:
         rows = [{**w.to_dict(), "estimated_s": round(e, 3)} for w, e in zip(self.windows, self.estimates, strict=False)]
         return {"source": self.backfill.source.describe(), "target": self.backfill.target.name,
                 "table": self.backfill.table, "window_by": self.backfill.window_by, "window": str(self.backfill.window),
-                "strategy": self.backfill.write.value, "parallel": self.backfill.parallel,
+                "strategy": self.backfill.write.value, "parallel": self.backfill.workers,
                 "rows": sum(w.rows for w in self.windows), "windows": rows,
-                "estimated_s": round(_makespan(self.estimates, self.backfill.parallel), 3),
+                "estimated_s": round(_makespan(self.estimates, self.backfill.workers), 3),
                 "measured_rows_per_s": self.rows_per_s, "measured_overhead_s": self.overhead_s}  # fmt: skip
 
     def describe(self) -> str:
@@ -372,7 +381,7 @@ def _drive(
     while queue or running:
         stop = cancel is not None and cancel.cancelled
         now = time.monotonic()
-        while queue and not stop and len(running) < max(1, b.parallel) and queue[0][0] <= now:
+        while queue and not stop and len(running) < b.workers and queue[0][0] <= now:
             _, entry = queue.pop(0)
             entry.status, entry.attempts = RUNNING, entry.attempts + 1
             rejects = str(rejects_dir / f"window-{entry.index}.jsonl") if rejects_dir else None

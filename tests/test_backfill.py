@@ -1,0 +1,204 @@
+"""Backfills (issue 8.1-8.7): windows that cover the source exactly, sample validation, runs
+in parallel with a manifest, idempotent windows, retries, resume after a kill, a Dask cluster."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from laden.backfill.windows import WindowSpec, plan_windows
+
+LADEN = [sys.executable, "-m", "laden.cli"]
+T0 = dt.datetime(2024, 1, 1)
+
+
+def _cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*LADEN, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+def _events(n: int, *, nulls: int = 0, seed: int = 0) -> pa.Table:
+    """n events, 17 minutes apart, the last ``nulls`` without a time."""
+    ids = np.arange(n, dtype=np.int64)
+    minutes = (ids * 17).astype("timedelta64[m]")
+    ts = pa.array((np.datetime64(T0) + minutes).astype("datetime64[us]"))
+    if nulls:
+        ts = pa.array(ts.to_pylist()[: n - nulls] + [None] * nulls, pa.timestamp("us"))
+    rng = np.random.default_rng(seed)
+    amount = np.round(rng.uniform(0, 1000, n), 2)
+    currency = pa.array(np.where(rng.random(n) < 0.5, "EUR", "USD"))
+    return pa.table({"id": ids, "ts": ts, "amount": amount, "currency": currency})
+
+
+def _create(db: Any, engine: str) -> None:
+    ts = {"postgresql": "timestamp", "mysql": "DATETIME(6)", "sqlite": "TIMESTAMP", "duckdb": "TIMESTAMP"}[engine]
+    cur = "VARCHAR(3)"
+    db.execute(f"CREATE TABLE events (id BIGINT PRIMARY KEY, ts {ts}, amount DOUBLE PRECISION NOT NULL, currency {cur})"
+               if engine != "mysql" else
+               f"CREATE TABLE events (id BIGINT PRIMARY KEY, ts {ts}, amount DOUBLE NOT NULL, currency {cur})")  # fmt: skip
+
+
+def _target_rows(db: Any) -> list[tuple[Any, ...]]:
+    rows = db.query("SELECT id, ts, amount, currency FROM events ORDER BY id")
+    return [(int(i), _ts(t), round(float(a), 2), c) for i, t, a, c in rows]
+
+
+def _ts(value: Any) -> Any:
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    return value
+
+
+def _source_rows(table: pa.Table) -> list[tuple[Any, ...]]:
+    return [(r["id"], r["ts"], round(r["amount"], 2), r["currency"]) for r in table.to_pylist()]
+
+
+# -- windows --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", ["1d", "6h", "1w", "1mo", "1y", "500rows", "1234rows", "1rows"])
+def test_windows_cover_the_source_exactly_with_nulls_on_their_own(size: str) -> None:
+    table = _events(5_000, nulls=7)
+    column = table.column("ts")
+    windows = plan_windows(WindowSpec.parse(size), pa.field("ts", column.type), lambda: iter(column.chunks))
+    *ranges, nulls = windows
+    assert (nulls.nulls, nulls.rows) == (True, 7)
+    assert [w.index for w in windows] == list(range(len(windows)))
+    for a, b in zip(ranges, ranges[1:], strict=False):
+        assert a.end == b.start  # no gap, no overlap
+    values = [v for v in column.to_pylist() if v is not None]
+    assert ranges[0].start <= min(values) and max(values) < ranges[-1].end
+    for w in ranges:  # every count is exact
+        assert w.rows == sum(w.start <= v < w.end for v in values), w.describe()
+    assert sum(w.rows for w in windows) == table.num_rows
+
+
+def test_interval_windows_align_on_calendar_boundaries() -> None:
+    column = pa.array([dt.datetime(2024, 1, 31, 23, 59), dt.datetime(2024, 3, 1)], pa.timestamp("us"))
+    spec, field = WindowSpec.parse("1mo"), pa.field("ts", column.type)
+    windows = plan_windows(spec, field, lambda: iter([column]))
+    assert [(w.start, w.end, w.rows) for w in windows] == [
+        (dt.datetime(2024, 1, 1), dt.datetime(2024, 2, 1), 1),
+        (dt.datetime(2024, 2, 1), dt.datetime(2024, 3, 1), 0),
+        (dt.datetime(2024, 3, 1), dt.datetime(2024, 4, 1), 1),
+    ]
+    weeks = plan_windows(WindowSpec.parse("1w"), field, lambda: iter([column]))
+    assert weeks[0].start == dt.datetime(2024, 1, 29) and weeks[0].start.weekday() == 0  # a Monday
+
+
+def test_window_sizes_that_do_not_fit_are_clear_errors() -> None:
+    from laden.errors import UsageError
+
+    with pytest.raises(UsageError, match="write minutes as min and months as mo"):
+        WindowSpec.parse("5m")
+    column = pa.array([1, 2, 3])
+    with pytest.raises(
+        UsageError, match=r"--window 1d: a time interval needs a date or timestamp column; 'id' is int64"
+    ):
+        plan_windows(WindowSpec.parse("1d"), pa.field("id", column.type), lambda: iter([column]))
+    text = pa.array(["a"])
+    with pytest.raises(UsageError, match="a window column must be a number, a date or a timestamp, not string"):
+        plan_windows(WindowSpec.parse("10"), pa.field("s", text.type), lambda: iter([text]))
+
+
+# -- plan, run, rerun -----------------------------------------------------------------------------
+
+
+def test_plan_json_lists_windows_with_rows_and_estimates(tmp_path: Path, sqlite_url: str, make_db: Any) -> None:
+    _create(make_db(sqlite_url), "sqlite")
+    table = _events(20_000)
+    pq.write_table(table.slice(0, 10_000), tmp_path / "part-a.parquet")
+    pq.write_table(table.slice(10_000), tmp_path / "part-b.parquet")
+    done = _cli("backfill", "plan", str(tmp_path / "*.parquet"), "--to", sqlite_url, "--table", "events",
+                "--window-by", "id", "--window", "5000rows", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert [(w["start"], w["end"], w["rows"]) for w in plan["windows"]] == [
+        (0, 5000, 5000), (5000, 10000, 5000), (10000, 15000, 5000), (15000, 20000, 5000),
+    ]  # fmt: skip
+    assert all(w["estimated_s"] > 0 for w in plan["windows"])
+    assert plan["rows"] == 20_000
+    assert make_db(sqlite_url).count("events") == 0  # the trial load was rolled back
+
+
+def test_backfill_runs_in_parallel_and_a_rerun_replaces_its_windows(
+    db: Any, target_url: str, engine: str, tmp_path: Path
+) -> None:
+    _create(db, engine)
+    table = _events(30_000, nulls=11)
+    source = tmp_path / "events.parquet"
+    pq.write_table(table, source, row_group_size=4096)
+    manifest_path = tmp_path / "m.json"
+    args = ["backfill", "run", str(source), "--to", target_url, "--table", "events", "--window-by", "ts",
+            "--window", "3w", "--parallel", "2"]  # fmt: skip
+    done = _cli(*args, "--manifest", str(manifest_path))
+    assert done.returncode == 0, done.stderr
+    assert _target_rows(db) == _source_rows(table)
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["status"] == "done" and manifest["strategy"] == "replace"
+    assert sum(w["rows_loaded"] for w in manifest["windows"]) == 30_000
+    for w in manifest["windows"]:  # the manifest's counts equal the target's, window by window
+        assert w["status"] == "done" and w["rows_read"] == w["rows_loaded"] == w["rows_planned"]
+        assert db.query(_count_sql(engine, w))[0][0] == w["rows_loaded"], w
+    # the same windows again, into a table that already has them: replaced, never duplicated
+    again = _cli(*args, "--manifest", str(tmp_path / "m2.json"))
+    assert again.returncode == 0, again.stderr
+    assert _target_rows(db) == _source_rows(table)
+    second = json.loads((tmp_path / "m2.json").read_text())
+    assert [w["checksum"] for w in second["windows"]] == [w["checksum"] for w in manifest["windows"]]
+
+
+def _count_sql(engine: str, w: dict[str, Any]) -> str:
+    if w["nulls"]:
+        return "SELECT count(*) FROM events WHERE ts IS NULL"
+    start, end = (dt.datetime.fromisoformat(w[k]) for k in ("start", "end"))
+    fmt = "%Y-%m-%d %H:%M:%S.%f" if engine == "sqlite" else "%Y-%m-%d %H:%M:%S"
+    return f"SELECT count(*) FROM events WHERE ts >= '{start.strftime(fmt)}' AND ts < '{end.strftime(fmt)}'"
+
+
+def test_a_failing_window_is_retried_the_others_finish_and_resume_completes(
+    sqlite_url: str, make_db: Any, tmp_path: Path
+) -> None:
+    db = make_db(sqlite_url)
+    _create(db, "sqlite")
+    table = _events(10_000)
+    bad = table.set_column(
+        2,
+        "amount",
+        pa.array([None if i == 7_777 else v for i, v in enumerate(table.column(2).to_pylist())], pa.float64()),
+    )
+    source = tmp_path / "events.parquet"
+    pq.write_table(bad, source)
+    args = ["backfill", "run", str(source), "--to", sqlite_url, "--table", "events", "--window-by", "id",
+            "--window", "2500", "--retries", "1", "--manifest", str(tmp_path / "m.json")]  # fmt: skip
+    done = _cli(*args)
+    assert done.returncode == 1
+    manifest = json.loads((tmp_path / "m.json").read_text())
+    statuses = [(w["start"], w["status"], w["attempts"]) for w in manifest["windows"]]
+    assert statuses == [(0, "done", 1), (2500, "done", 1), (5000, "done", 1), (7500, "failed", 2)]
+    failed = manifest["windows"][3]
+    assert "table 'events', row 278, column 'amount'" in failed["error"], failed["error"]  # row 278 of the window
+    assert "1 of 4 windows did not finish" in done.stderr and f"--resume {tmp_path / 'm.json'}" in done.stderr
+    assert db.count("events") == 7_500  # the failed window's transaction rolled back
+    pq.write_table(table, source)  # fixed at the source: resume runs only what is not done
+    resumed = _cli(*args[:-2], "--resume", str(tmp_path / "m.json"))
+    assert resumed.returncode == 0, resumed.stderr
+    manifest = json.loads((tmp_path / "m.json").read_text())
+    assert [w["attempts"] for w in manifest["windows"]] == [1, 1, 1, 3]
+    assert len(manifest["runs"]) == 2
+    assert _target_rows(db) == _source_rows(table)
+    before = (tmp_path / "m.json").read_bytes()
+    finished = _cli(*args[:-2], "--resume", str(tmp_path / "m.json"))
+    assert finished.returncode == 0 and "nothing ran and the manifest is unchanged" in finished.stderr
+    assert (tmp_path / "m.json").read_bytes() == before  # a finished manifest is never rewritten
