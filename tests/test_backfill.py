@@ -202,3 +202,129 @@ def test_a_failing_window_is_retried_the_others_finish_and_resume_completes(
     finished = _cli(*args[:-2], "--resume", str(tmp_path / "m.json"))
     assert finished.returncode == 0 and "nothing ran and the manifest is unchanged" in finished.stderr
     assert (tmp_path / "m.json").read_bytes() == before  # a finished manifest is never rewritten
+
+
+# -- validation -----------------------------------------------------------------------------------
+
+RULES = """
+validation:
+  events:
+    sample: 40000
+    seed: 7
+    threshold: {threshold}
+    rules:
+      - not_null: [id, ts]
+      - unique: [id]
+      - range: {{column: amount, min: 0, max: 900}}
+      - regex: {{column: currency, pattern: "^[A-Z]{{3}}$"}}
+      - allowed_values: {{column: currency, values: [EUR, USD]}}
+      - fk_exists: {{column: currency, table: currencies, references: code}}
+      - expression: "amount >= 0 and currency in ('EUR', 'USD')"
+"""
+
+
+def test_validate_scores_a_seeded_sample_and_run_refuses_below_the_threshold(
+    db: Any, target_url: str, engine: str, tmp_path: Path
+) -> None:
+    _create(db, engine)
+    db.execute("CREATE TABLE currencies (code VARCHAR(3) PRIMARY KEY)")
+    db.execute("INSERT INTO currencies VALUES ('EUR')")  # USD is missing: fk_exists fails for about half
+    table = _events(20_000)
+    pq.write_table(table, tmp_path / "events.parquet")
+    args = ["--to", target_url, "--table", "events", "--window-by", "id", "--window", "10000rows",
+            "--config", str(tmp_path / "laden.yaml")]  # fmt: skip
+    (tmp_path / "laden.yaml").write_text(RULES.format(threshold=0.9))
+    done = _cli("backfill", "validate", str(tmp_path / "events.parquet"), *args, "--json")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    rows = table.to_pylist()  # sample: 40000 > 20000 rows, so the sample is the whole source: exact counts
+    eur = sum(r["currency"] == "EUR" for r in rows)
+    in_range = sum(r["amount"] <= 900 for r in rows)
+    passing = sum(r["currency"] == "EUR" and r["amount"] <= 900 for r in rows)
+    n = 20_000
+    assert report["sample_rows"] == n
+    assert [(r["rule"], r["passed"]) for r in report["rules"]] == [
+        ("not_null(id, ts)", n),
+        ("unique(id)", n),
+        ("range(amount: 0 .. 900)", in_range),
+        ("regex(currency ~ ^[A-Z]{3}$)", n),
+        ("allowed_values(currency in ['EUR', 'USD'])", n),
+        ("fk_exists(currency -> currencies.code)", eur),
+        ("expression(amount >= 0 and currency in ('EUR', 'USD'))", n),
+    ]
+    assert [f["id"] for f in report["rules"][2]["failing"]] == [r["id"] for r in rows if r["amount"] > 900][:5]
+    assert all(f["currency"] == "USD" for f in report["rules"][5]["failing"])
+    assert report["score"] == passing / n
+    assert not report["ok"]
+    ran = _cli("backfill", "run", str(tmp_path / "events.parquet"), *args, "--manifest", str(tmp_path / "m.json"))
+    assert ran.returncode == 1
+    assert "is below the threshold 90.00%: nothing was loaded" in ran.stderr
+    assert db.count("events") == 0 and not (tmp_path / "m.json").exists()
+    (tmp_path / "laden.yaml").write_text(RULES.format(threshold=0.4))
+    ran = _cli("backfill", "run", str(tmp_path / "events.parquet"), *args, "--manifest", str(tmp_path / "m.json"))
+    assert ran.returncode == 0, ran.stderr
+    assert db.count("events") == 20_000
+    assert json.loads((tmp_path / "m.json").read_text())["validation"]["score"] == report["score"]
+
+
+def test_a_smaller_sample_is_seeded(sqlite_url: str, make_db: Any, tmp_path: Path) -> None:
+    _create(make_db(sqlite_url), "sqlite")
+    pq.write_table(_events(20_000), tmp_path / "events.parquet")
+    (tmp_path / "laden.yaml").write_text(
+        RULES.replace("40000", "2000")
+        .replace("      - fk_exists: {{column: currency, table: currencies, references: code}}\n", "")
+        .format(threshold=0.5)
+    )
+    args = ["backfill", "validate", str(tmp_path / "events.parquet"), "--to", sqlite_url, "--table", "events",
+            "--window-by", "id", "--window", "10000rows", "--config", str(tmp_path / "laden.yaml"), "--json"]  # fmt: skip
+    first, second = (json.loads(_cli(*args).stdout) for _ in range(2))
+    assert first == second  # seeded: the same sample, the same report
+    assert 1800 < first["sample_rows"] < 2200
+
+
+# -- other sources --------------------------------------------------------------------------------
+
+
+def test_a_database_table_or_query_is_a_source(
+    db: Any, target_url: str, engine: str, make_db: Any, tmp_path: Path
+) -> None:
+    sqlite_url = f"sqlite:///{tmp_path}/out.db"
+    _create(db, engine)
+    table = _events(6_000, nulls=5)
+    import laden
+
+    assert laden.load(table, target_url, table="events").ok
+    out = make_db(sqlite_url)
+    _create(out, "sqlite")
+    base = ["--to", sqlite_url, "--table", "events", "--window-by", "ts", "--window", "2w"]
+    done = _cli(
+        "backfill", "run", target_url, "--source-table", "events", *base, "--manifest", str(tmp_path / "a.json")
+    )
+    assert done.returncode == 0, done.stderr
+    assert _target_rows(out) == _source_rows(table)
+    manifest = json.loads((tmp_path / "a.json").read_text())
+    assert manifest["windows"][-1]["nulls"] and manifest["windows"][-1]["rows_loaded"] == 5
+    out.execute("DELETE FROM events")
+    q = "SELECT id, ts, amount, currency FROM events WHERE amount < 500"
+    done = _cli("backfill", "run", target_url, "--source-query", q, *base, "--manifest", str(tmp_path / "b.json"))
+    assert done.returncode == 0, done.stderr
+    assert _target_rows(out) == [r for r in _source_rows(table) if r[2] < 500]
+
+
+def test_a_generator_is_a_source(sqlite_url: str, make_db: Any, tmp_path: Path) -> None:
+    from laden.generate import retail_dataset
+
+    out = make_db(sqlite_url)
+    with retail_dataset(0.001, 3, workers=1) as data:
+        expected = pa.Table.from_batches(list(data.tables["customers"].batches(1 << 16)))
+    cols = ", ".join(f'"{n}" TEXT' for n in expected.column_names if n != "customer_id")
+    out.execute(f"CREATE TABLE customers (customer_id BIGINT PRIMARY KEY, {cols})")
+    done = _cli("backfill", "run", "generate:retail?scale=0.001&seed=3", "--to", sqlite_url, "--table", "customers",
+                "--window-by", "customer_id", "--window", "300rows", "--manifest", str(tmp_path / "m.json"))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert out.count("customers") == expected.num_rows
+    ids = sorted(r[0] for r in out.query("SELECT customer_id FROM customers"))
+    assert ids == sorted(expected.column("customer_id").to_pylist())
+    assert out.query("SELECT email FROM customers WHERE customer_id = ?", [ids[-1]]) == [
+        (expected.filter(pa.compute.equal(expected.column("customer_id"), ids[-1])).column("email")[0].as_py(),)
+    ]

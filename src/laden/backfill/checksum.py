@@ -64,7 +64,10 @@ def _column_hash(array: pa.Array) -> Any:
     elif pa.types.is_floating(t):
         values = array.cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False).view(np.uint64)
     elif pa.types.is_integer(t) or pa.types.is_temporal(t):
-        as_int = array.cast(pa.int64()) if not pa.types.is_timestamp(t) else array.view(pa.int64())
+        if pa.types.is_integer(t):
+            as_int = array.cast(pa.int64())
+        else:  # dates, times, timestamps, durations: their count of units
+            as_int = array.view(pa.int32() if t.bit_width == 32 else pa.int64()).cast(pa.int64())
         values = as_int.fill_null(0).to_numpy(zero_copy_only=False).view(np.uint64)
     elif pa.types.is_decimal(t):
         values = _bytes_hash(pc.cast(array, pa.string()).fill_null(""))

@@ -237,9 +237,16 @@ class DatabaseSource(Source):
         return "?" if self.url.engine in (Engine.SQLITE, Engine.DUCKDB) else "%s"
 
     def _rows(self, sql: str, params: list[Any], batch_size: int) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from self._fetch(sql, params, batch_size)
+        except _driver_errors(self.url.engine) as exc:
+            raise SourceError(f"{self.spec.describe()}: cannot read: {exc}") from exc
+
+    def _fetch(self, sql: str, params: list[Any], batch_size: int) -> Iterator[pa.RecordBatch]:
         if self.url.engine is Engine.DUCKDB:
-            reader = self.conn.execute(sql, params).fetch_record_batch(batch_size)
-            yield from reader
+            result = self.conn.execute(sql, params)
+            reader = getattr(result, "to_arrow_reader", None) or result.fetch_record_batch  # DuckDB 2 / 1
+            yield from reader(batch_size)
             return
         if self.url.engine is Engine.POSTGRESQL:
             cur = self.conn.cursor(name="laden_backfill")
@@ -308,11 +315,32 @@ class DatabaseSource(Source):
         self.conn.close()
 
 
+def _driver_errors(engine: Engine) -> tuple[type[BaseException], ...]:
+    """The errors a source's driver raises for a failed statement."""
+    if engine is Engine.POSTGRESQL:
+        import psycopg
+
+        return (psycopg.Error,)
+    if engine is Engine.MYSQL:
+        import pymysql
+
+        return (pymysql.Error,)
+    if engine is Engine.DUCKDB:
+        import duckdb
+
+        return (duckdb.Error,)
+    import sqlite3
+
+    return (sqlite3.Error,)
+
+
 def _connect(url: DatabaseURL) -> Any:
     from laden.drivers import connect_mysql, connect_postgres
 
     if url.engine is Engine.POSTGRESQL:
-        return connect_postgres(url, 10)
+        conn = connect_postgres(url, 10)
+        conn.autocommit = False  # a server-side cursor lives in a transaction (read only, rolled back)
+        return conn
     if url.engine is Engine.MYSQL:
         return connect_mysql(url, 10)
     if url.engine is Engine.DUCKDB:
@@ -321,7 +349,8 @@ def _connect(url: DatabaseURL) -> Any:
         return duckdb.connect(url.path or ":memory:", read_only=True)
     import sqlite3
 
-    return sqlite3.connect(f"file:{url.path}?mode=ro", uri=True)
+    # the load reads ahead on its own thread, one thread at a time
+    return sqlite3.connect(f"file:{url.path}?mode=ro", uri=True, check_same_thread=False)
 
 
 def _batch(names: list[str], rows: list[tuple[Any, ...]], types: dict[str, pa.DataType]) -> pa.RecordBatch:
