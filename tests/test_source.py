@@ -351,6 +351,31 @@ def test_csv_ragged_rows_numbered(tmp_path: Path) -> None:
     ]
 
 
+def test_csv_bad_rows_around_a_row_bigger_than_a_block(tmp_path: Path) -> None:
+    # the 3 MiB row makes the reader grow its blocks and read the file again: row 2 is reported twice
+    big = "v" * (3 << 20)
+    write_csv(tmp_path / "t.csv", f'a,b\n1,x\n2\n3,"{big}"\n4,y,z\n5,w\n')
+    items = list(only(as_dataset(tmp_path / "t.csv")).numbered(10))
+    assert [r for i in items for r in i.rows.tolist()] == [1, 3, 5]
+    assert [(b.row, b.reason) for i in items for b in i.bad] == [
+        (2, "expected 2 fields, found 1"),
+        (4, "expected 2 fields, found 3"),
+    ]
+    assert pa.Table.from_batches([i.batch for i in items])["b"].to_pylist() == ["x", big, "w"]
+
+
+def test_numbered_slices_carry_the_bad_rows_before_them(tmp_path: Path) -> None:
+    rows = [f"{i},x" if i not in (3, 8) else f"{i}" for i in range(1, 11)]
+    write_csv(tmp_path / "t.csv", "a,b\n" + "\n".join(rows) + "\n10,y,z\n")
+    items = list(only(as_dataset(tmp_path / "t.csv")).numbered(3))
+    assert [(i.rows.tolist(), [b.row for b in i.bad]) for i in items] == [
+        ([1, 2, 4], [3]),
+        ([5, 6, 7], []),
+        ([9, 10], [8]),
+        ([], [11]),  # after the last good row
+    ]
+
+
 def test_csv_invalid_utf8(tmp_path: Path) -> None:
     write_csv(tmp_path / "latin.csv", b"a,b\n1,caf\xe9\n")
     with pytest.raises(SourceError) as info:

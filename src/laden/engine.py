@@ -1,7 +1,9 @@
 """Run a LoadPlan on one target: one transaction, batches, bad-row isolation, progress, cancel.
 
 For each table, source batches are cast to the target's types (bad values found by
-:mod:`laden.casting`), then written by the backend's bulk path:
+:mod:`laden.casting`), then written by the backend's bulk path. Rows the source could not
+read (a CSV row with the wrong number of fields, bytes that are not UTF-8) arrive numbered
+beside the good rows (:meth:`TableSource.numbered`) and are bad rows like any other.
 
 * ``append`` / ``truncate_insert`` write straight into the table. When the database
   refuses a batch, the batch is retried in halves inside savepoints until the single bad

@@ -13,7 +13,9 @@ Such rows come out as :class:`BadSourceRow` beside the good rows around them, in
 per-row Python: the per-row work is for bad rows only.
 
 What cannot be isolated is an error for the whole file: a quote opened and never closed (the
-rest of the file would be one value), a row larger than 1 GiB, malformed JSON.
+rest of the file would be one value), a row larger than 1 GiB, malformed JSON, and a CSV row
+with both the wrong number of fields and bytes that are not UTF-8 (pyarrow fails decoding its
+text before it can hand the row over, and says so on stderr).
 """
 
 from __future__ import annotations
@@ -185,6 +187,8 @@ class TextFile:
     """
 
     what = ""
+    #: keep the last bytes of a compressed file while reading it (for :meth:`_check_end`)
+    keeps_tail = False
 
     def __init__(self, path: str, fmt: str, compression: str | None) -> None:
         self.path, self.fmt, self.compression = path, fmt, compression
@@ -239,7 +243,8 @@ class TextFile:
         with self._errors(0):
             stream = pa.input_stream(self.path, compression=self.compression)
         # a row fits in about two blocks (else "straddling"): keeping three holds the last row whole
-        tail = _Tail(stream, 3 * self.block_size) if self.compression and schema is not None else None
+        keep = self.keeps_tail and self.compression is not None and schema is not None
+        tail = _Tail(stream, 3 * self.block_size) if keep else None
         opened = _Open(None, tail)
         try:
             with self._errors(0):
@@ -385,6 +390,7 @@ def _row_values(batch: pa.RecordBatch, i: int) -> dict[str, Any]:
 
 class _CsvFile(TextFile):
     what = "CSV"
+    keeps_tail = True
 
     def _open(self, stream: Any, schema: pa.Schema | None, numbering: _Numbering | None) -> Any:
         read = pacsv.ReadOptions(block_size=self.block_size, use_threads=False)  # threads: no row numbers
@@ -481,6 +487,8 @@ class _JsonFile(TextFile):
     def _hint(self, message: str, rows: int) -> str:
         # pyarrow counts rows from the start of the failing block: make the number absolute.
         message = re.sub(r"in row (\d+)", lambda m: f"in data row {rows + int(m.group(1)) + 1}", message)
+        if not re.search(r"changed from|unexpected field|Failed to convert", message):  # not JSON at all
+            return f"{message}; every line must hold one complete JSON object"
         return (
             f"{message}; the column types of a JSON Lines file are inferred from its first "
             f"{(4 * self.block_size) >> 20} MiB and later values must fit them (same keys, same types): "
