@@ -138,10 +138,16 @@ def test_backfill_runs_in_parallel_and_a_rerun_replaces_its_windows(
     manifest_path = tmp_path / "m.json"
     args = ["backfill", "run", str(source), "--to", target_url, "--table", "events", "--window-by", "ts",
             "--window", "3w", "--parallel", "2"]  # fmt: skip
-    done = _cli(*args, "--manifest", str(manifest_path))
+    done = _cli(*args, "--manifest", str(manifest_path), "--mirror", "laden backfills")
     assert done.returncode == 0, done.stderr
     assert _target_rows(db) == _source_rows(table)
     manifest = json.loads(manifest_path.read_text())
+    q = "`" if engine == "mysql" else '"'
+    mirrored = db.query(f"SELECT window_index, status, rows_loaded, checksum FROM {q}laden backfills{q} "
+                        f"WHERE backfill_id = '{manifest['id']}' ORDER BY window_index")  # fmt: skip
+    assert [tuple(r) for r in mirrored] == [
+        (w["index"], "done", w["rows_loaded"], w["checksum"]) for w in manifest["windows"]
+    ]
     assert manifest["status"] == "done" and manifest["strategy"] == "replace"
     assert sum(w["rows_loaded"] for w in manifest["windows"]) == 30_000
     for w in manifest["windows"]:  # the manifest's counts equal the target's, window by window

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from laden.backfill.checksum import ALGORITHM, Checksum
 from laden.backfill.manifest import DONE, FAILED, PENDING, RUNNING, Manifest, WindowEntry, bound_type, entries
+from laden.backfill.mirror import create_mirror, mirror_window
 from laden.backfill.rules import Validation, ValidationReport, validate_sample
 from laden.backfill.sources import Source, SourceSpec, open_source
 from laden.backfill.windows import Window, WindowSpec, plan_windows
@@ -56,6 +57,8 @@ class Backfill:
     cluster: str | None = None
     validation: Validation | None = None
     seed: int = 0
+    #: a table of the target that mirrors the manifest's windows (created when missing)
+    mirror: str | None = None
 
     @property
     def workers(self) -> int:
@@ -320,6 +323,8 @@ def run_backfill(
         if entry.status != DONE:
             entry.status, entry.error = PENDING, None
     manifest.write(manifest_path)
+    if backfill.mirror is not None:
+        create_mirror(backfill.target, backfill.mirror)
     directory = state_dir()
     with tracked(run_id, RunKind.BACKFILL, [backfill.target.name]) as tracking:
         with executor_for(backfill) as executor:
@@ -404,6 +409,8 @@ def _drive(
                 queue.sort(key=lambda item: item[0])
                 entry.status = PENDING
             manifest.write(path)
+            if b.mirror is not None:
+                mirror_window(b.target, b.mirror, manifest, entry)
             if on_window is not None:
                 on_window(manifest, entry)
     manifest.ended_at = _now()

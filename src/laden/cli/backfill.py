@@ -76,6 +76,7 @@ def _backfill(ctx: Context) -> Backfill:
         cluster=args.cluster,
         validation=(config.validation.get(args.table) if config is not None else None),
         seed=args.seed,
+        mirror=args.mirror,
     )
 
 

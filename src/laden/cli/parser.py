@@ -157,6 +157,7 @@ def _backfill(b: argparse.ArgumentParser, common: argparse.ArgumentParser) -> No
             "--manifest", metavar="PATH", help="run: the manifest to write (default laden-backfill-TABLE.json)"
         )
         a.add_argument("--resume", metavar="PATH", help="run: continue the run whose manifest this is")
+        a.add_argument("--mirror", metavar="TABLE", help="run: also record the windows in this table of the target")
         a.add_argument("--spool", metavar="DIR", help="generator sources: where the generated rows are kept")
         a.add_argument("--seed", type=int, default=0, help="row windows: the sample their bounds come from")
         a.add_argument("--json", action="store_true")
