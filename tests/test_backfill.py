@@ -437,3 +437,44 @@ def test_a_backfill_is_tracked_as_a_run(sqlite_url: str, make_db: Any, tmp_path:
     manifest = json.loads((tmp_path / "m.json").read_text())
     assert (run.kind, run.status, run.rows, run.id) == (loads.RunKind.BACKFILL, loads.RunStatus.SUCCEEDED, 3_000,
                                                         manifest["runs"][0])  # fmt: skip
+
+
+def test_a_backfill_is_cancelled_from_another_process(
+    postgres_url: str, make_db: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import time
+
+    from laden import loads
+
+    monkeypatch.setenv("LADEN_STATE_DIR", str(tmp_path / "state"))
+    db = make_db(postgres_url)
+    db.execute("CREATE TABLE big (id bigint PRIMARY KEY, v bigint NOT NULL, s text)")
+    ids = np.arange(1_000_000, dtype=np.int64)
+    pq.write_table(pa.table({"id": ids, "v": ids, "s": pa.array(np.char.mod("s%d", ids))}), tmp_path / "big.parquet")
+    manifest = tmp_path / "m.json"
+    child = subprocess.Popen(
+        [*LADEN, "backfill", "run", str(tmp_path / "big.parquet"), "--to", postgres_url, "--table", "big",
+         "--window-by", "id", "--window", "100000rows", "--parallel", "1", "--batch-size", "2000",
+         "--manifest", str(manifest)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (active := loads.active()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [run] = active
+        assert run.kind is loads.RunKind.BACKFILL
+        while json.loads(manifest.read_text())["windows"][0]["status"] != "done" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _cli("runs", "cancel", run.id).returncode == 0
+        _, err = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    assert child.returncode == 1
+    assert "cancelled after" in err and f"--resume {manifest}" in err
+    final = json.loads(manifest.read_text())
+    assert final["status"] == "cancelled"
+    done = [w for w in final["windows"] if w["status"] == "done"]
+    assert 1 <= len(done) < 10
+    assert db.count("big") == sum(w["rows_loaded"] for w in done)  # the running window rolled back
+    assert loads.status(run.id).status is loads.RunStatus.CANCELLED

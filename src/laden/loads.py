@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from laden.errors import UsageError
+from laden.errors import CancelledError, UsageError
 from laden.progress import CancelToken
 from laden.report import Report, Status
 
@@ -342,7 +342,8 @@ def tracked(
     try:
         yield tracking
     except BaseException as exc:
-        store.finish(run_id, RunStatus.FAILED, tracking.rows or 0, f"{type(exc).__name__}: {exc}")
+        status = RunStatus.CANCELLED if isinstance(exc, CancelledError) else RunStatus.FAILED
+        store.finish(run_id, status, tracking.rows or 0, f"{type(exc).__name__}: {exc}")
         raise
     report = tracking.report
     if report is None:

@@ -24,7 +24,7 @@ from laden.backfill.mirror import create_mirror, mirror_window
 from laden.backfill.rules import Validation, ValidationReport, validate_sample
 from laden.backfill.sources import Source, SourceSpec, open_source
 from laden.backfill.windows import Window, WindowSpec, plan_windows
-from laden.errors import LadenError, UsageError
+from laden.errors import CancelledError, LadenError, UsageError
 from laden.plan import Finish, LoadOptions, OnError, RowRange, Strategy
 from laden.resolve import ResolvedTarget
 
@@ -331,8 +331,9 @@ def run_backfill(
             _drive(backfill, manifest, manifest_path, executor, run_id, str(directory) if directory else None,
                    tracking.cancel, on_window)  # fmt: skip
         tracking.rows = sum(w.rows_loaded for w in manifest.windows)
-        failed = [w for w in manifest.windows if w.status != DONE]
-        if failed:
+        if tracking.cancel is not None and tracking.cancel.cancelled and not manifest.finished:
+            raise BackfillCancelled(manifest, manifest_path)
+        if not manifest.finished:
             raise BackfillIncomplete(manifest, manifest_path)
     return manifest
 
@@ -354,6 +355,17 @@ class BackfillIncomplete(LadenError):
         super().__init__(
             f"{len(bad)} of {len(manifest.windows)} windows did not finish{detail}. Fix the cause and rerun with "
             f"--resume {path} (finished windows are skipped)"
+        )
+        self.manifest = manifest
+
+
+class BackfillCancelled(CancelledError):
+    def __init__(self, manifest: Manifest, path: Path) -> None:
+        done = sum(w.status == DONE for w in manifest.windows)
+        super().__init__(
+            f"cancelled after {done} of {len(manifest.windows)} windows; the windows running then rolled back. "
+            f"Continue with --resume {path}",
+            target=manifest.target,
         )
         self.manifest = manifest
 
@@ -414,7 +426,7 @@ def _drive(
             if on_window is not None:
                 on_window(manifest, entry)
     manifest.ended_at = _now()
-    manifest.status = DONE if manifest.finished else FAILED
+    manifest.status = DONE if manifest.finished else "cancelled" if cancel is not None and cancel.cancelled else FAILED
     manifest.write(path)
 
 

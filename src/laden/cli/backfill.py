@@ -8,6 +8,7 @@ from pathlib import Path
 from laden.backfill.manifest import Manifest, WindowEntry
 from laden.backfill.run import (
     Backfill,
+    BackfillCancelled,
     BackfillIncomplete,
     ValidationFailed,
     WindowWrite,
@@ -99,7 +100,7 @@ def _run(ctx: Context, b: Backfill) -> int:
     except ValidationFailed as exc:
         ctx.emit_json(exc.report.to_dict()) if args.json else None
         raise
-    except BackfillIncomplete:
+    except (BackfillIncomplete, BackfillCancelled):
         _summary(ctx, Manifest.read(path), path)
         raise
     if before is not None and before.finished:
