@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,6 +98,77 @@ def test_not_yaml_and_not_found() -> None:
         parse_config("datasources: [", Path("c.yaml"))
     with pytest.raises(ConfigError, match=r"^/nonexistent/laden.yaml: configuration file not found$"):
         laden.load_config("/nonexistent/laden.yaml")
+
+
+# -- hostile files (found by tests/reliability/test_fuzz.py): a ConfigError naming the file, fast -------------
+
+LAUGHS = "x: &l0 [a, a, a, a, a, a, a, a, a, a]\n" + "".join(
+    f"x{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 10)
+)  # a billion values once the aliases are expanded
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (LAUGHS, "c.yaml: aliases (*name) repeat more than 100,000 values"),
+        ("datasources: &a [*a]\n", "c.yaml: line 1: an alias (*name) refers to a list or mapping that contains it"),
+        ("a: &a {b: *a}\n", "c.yaml: line 1: an alias (*name) refers to a list or mapping that contains it"),
+        ("datasources: " + "[" * 50_000 + "]" * 50_000, "c.yaml:1: not valid YAML: lists and mappings are nested"),
+        ("a:\n" + "".join("  " * i + "- \n" for i in range(1, 2000)), "c.yaml: not valid YAML: lists and mappings"),
+        ("datasources: " + "{a: " * 5000 + "}" * 5000, "c.yaml:1: not valid YAML: lists and mappings are nested"),
+        ("a: 1\x00\n", "c.yaml: not valid YAML: unacceptable character #x0000"),
+        ("a: !!python/object/apply:os.mkdir [pwned]\n", "c.yaml: not valid YAML: could not determine a constructor"),
+    ],
+)
+def test_hostile_yaml_is_refused_quickly(text: str, message: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, Path("c.yaml"), environ={})
+    assert str(info.value).startswith(message)
+    assert time.monotonic() - started < 3
+    assert not Path("pwned").exists()
+
+
+def test_nesting_up_to_the_limit_is_fine() -> None:
+    text = "generators:\n  t.c: {values: " + "[" * 60 + "1" + "]" * 60 + "}\n"
+    with pytest.raises(ConfigError, match=r"^c.yaml:2: generators.t.c.values: expected a list of values"):
+        parse_config(text, Path("c.yaml"), environ={})  # parsed: only the value is wrong
+    brackets = "[" * 100  # in a quoted string: not nesting
+    text = f'datasources:\n  db: {{type: sqlite, connection: {{path: x}}, description: "{brackets}"}}\n'
+    assert parse_config(text, Path("c.yaml")).datasources["db"].description == brackets
+
+
+@pytest.mark.parametrize(
+    "connection, message",
+    [
+        ("{host: h, port: 65536}", "connection.port: expected a number <= 65535, got 65536"),
+        ('{url: "postgresql://[::1/db"}', "connection.url: not a valid URL: Invalid IPv6 URL"),
+    ],
+)
+def test_values_that_could_not_be_used_are_refused(connection: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(f"datasources:\n  db: {{type: postgresql, connection: {connection}}}\n", Path("c.yaml"))
+    assert str(info.value) == f"c.yaml:2: datasources.db.{message}"
+
+
+@pytest.mark.parametrize("timeout", [".nan", ".inf", "-.inf", "nan", "0"])
+def test_a_connect_timeout_must_be_a_positive_finite_number(timeout: str) -> None:
+    text = (
+        f"datasources:\n  db:\n    type: sqlite\n    connection: {{path: x}}\n    pool: {{connect_timeout: {timeout}}}"
+    )
+    with pytest.raises(
+        ConfigError, match=r"^c.yaml:5: datasources.db.pool.connect_timeout: expected a positive number"
+    ):
+        parse_config(text, Path("c.yaml"))
+
+
+def test_a_variable_name_with_a_lone_surrogate_is_not_set_and_the_message_prints() -> None:
+    text = 'datasources:\n  db: {type: sqlite, connection: {path: "${\\ud800}"}}\n'
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, Path("c.yaml"), environ=os.environ)  # os.environ cannot even look such a name up
+    message = str(info.value)
+    assert "environment variable ${\\ud800} is not set" in message
+    message.encode("utf-8")  # printable: the surrogate is shown as its escape
 
 
 # -- named targets against real servers ----------------------------------------------------------------

@@ -13,6 +13,8 @@ the line, the key path and what was expected — all of them at once, not the fi
 from __future__ import annotations
 
 import enum
+import functools
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -38,7 +40,9 @@ class ConfigError(UsageError):
     """The configuration file is missing, unreadable or invalid. ``problems`` lists each one."""
 
     def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
+        # printable whatever the file held: a lone surrogate (from a "\\ud800" escape) would make
+        # printing the message fail; it is shown as the escape instead
+        self.problems = [p.encode("utf-8", "backslashreplace").decode("utf-8") for p in problems]
         head = self.problems[0] if len(self.problems) == 1 else f"{len(self.problems)} problems in the configuration"
         super().__init__(head if len(self.problems) == 1 else head + ":\n  " + "\n  ".join(self.problems))
 
@@ -213,14 +217,67 @@ def parse_config(text: str, path: Path | None = None, *, environ: Mapping[str, s
 #: how many values aliases (``*name``) may add to the document: a few anchors can otherwise
 #: stand for billions of values ("billion laughs") and walking them would never end
 MAX_ALIAS_VALUES = 100_000
+#: how deep lists and mappings may nest. PyYAML composes recursively, and its scanner slows down
+#: with every open ``[`` / ``{``: without a limit, deep nesting is a RecursionError, or minutes
+#: of parsing where the recursion limit was raised.
+MAX_DEPTH = 64
+
+
+@functools.cache
+def _loader_class() -> Any:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """PyYAML's safe loader, refusing lists and mappings nested more than :data:`MAX_DEPTH` deep."""
+
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.depth >= MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise yaml.composer.ComposerError(
+                    None, None, f"lists and mappings are nested more than {MAX_DEPTH} deep", mark
+                )
+            self.depth += 1
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    return Loader
+
+
+_QUOTED = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'""")
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _too_deep(text: str) -> int | None:
+    """The first line opening more than :data:`MAX_DEPTH` flow lists or mappings (``[[[...``), or None.
+
+    Checked before parsing: PyYAML's scanner looks ahead up to 1,024 characters on a line, and
+    its cost grows with every ``[`` / ``{`` still open in that stretch (a second or more).
+    """
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.count("[") + line.count("{") <= MAX_DEPTH:
+            continue
+        depth = 0
+        for bracket in _BRACKETS.findall(_QUOTED.sub("", line)):
+            depth = depth + 1 if bracket in "[{" else max(0, depth - 1)
+            if depth > MAX_DEPTH:
+                return number
+    return None
 
 
 def _parse_yaml(text: str, where: str) -> tuple[Any, dict[tuple[str, ...], int]]:
     """The document (PyYAML's safe constructors only) and its key path -> line map."""
     import yaml
 
-    loader = yaml.SafeLoader(text)
+    line = _too_deep(text)
+    if line is not None:
+        raise ConfigError([f"{where}:{line}: not valid YAML: lists and mappings are nested more than {MAX_DEPTH} deep"])
+    loader = None
     try:
+        loader = _loader_class()(text)  # refuses characters YAML does not allow (a NUL) right away
         node = loader.get_single_node()
         if node is None:
             return None, {}
@@ -233,7 +290,8 @@ def _parse_yaml(text: str, where: str) -> tuple[Any, dict[tuple[str, ...], int]]
     except RecursionError as exc:
         raise ConfigError([f"{where}: not valid YAML: lists and mappings are nested too deeply"]) from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _alias_problem(root: Any) -> str | None:
@@ -321,8 +379,9 @@ class Reader:
             if m.group(0) == "$${":
                 return "${"
             name, default = m.group(1), m.group(2)
-            if name in self.environ:
-                return self.environ[name]
+            found = _lookup(self.environ, name)
+            if found is not None:
+                return found
             if default is not None:
                 return default
             self.problem(path, f"environment variable ${{{name}}} is not set and has no default (${{{name}:default}})")
@@ -357,7 +416,7 @@ class Reader:
             return None
         return str(value)
 
-    def integer(self, value: Any, path: tuple[str, ...], *, minimum: int = 0) -> int | None:
+    def integer(self, value: Any, path: tuple[str, ...], *, minimum: int = 0, maximum: int | None = None) -> int | None:
         value = self.substitute(value, path)
         if value is None or value == "":
             return None
@@ -370,6 +429,9 @@ class Reader:
             return None
         if number < minimum:
             self.problem(path, f"expected a number >= {minimum}, got {number}")
+            return None
+        if maximum is not None and number > maximum:
+            self.problem(path, f"expected a number <= {maximum}, got {number}")
             return None
         return number
 
@@ -384,7 +446,7 @@ class Reader:
         except (TypeError, ValueError):
             self.problem(path, f"expected a number of seconds, got {value!r}")
             return None
-        if number <= 0:
+        if not 0 < number < math.inf:  # also refuses nan
             self.problem(path, f"expected a positive number, got {value!r}")
             return None
         return number
@@ -475,7 +537,7 @@ class Reader:
         options = self.mapping(c.get("options"), (*path, "options"))
         conn = Connection(
             host=self.string(c.get("host"), (*path, "host")),
-            port=self.integer(c.get("port"), (*path, "port"), minimum=1),
+            port=self.integer(c.get("port"), (*path, "port"), minimum=1, maximum=65535),
             database=self.string(c.get("database"), (*path, "database")),
             user=self.string(c.get("user"), (*path, "user")),
             password=self.string(c.get("password"), (*path, "password")),
@@ -488,6 +550,9 @@ class Reader:
                 parsed = DatabaseURL.parse(conn.url)
             except UsageError as exc:
                 self.problem((*path, "url"), str(exc))
+                return None
+            except ValueError as exc:  # urllib cannot split it (an unclosed "[" of an IPv6 host)
+                self.problem((*path, "url"), f"not a valid URL: {exc}")
                 return None
             if engine is not None and parsed.engine is not engine:
                 self.problem((*path, "url"), f"is a {parsed.engine.value} URL but the type is {engine.value}")
@@ -575,6 +640,15 @@ COMMON_TARGET_KEYS = ("type", "strategy", "batch_size", "on_error", "max_rejects
 _DATASOURCE_KEYS = ["type", "description", "enabled", "connection", "pool", "databases"]
 _CONNECTION_KEYS = ["host", "port", "database", "user", "password", "path", "url", "options"]
 _TARGET_KEYS = ["datasource", "database", *COMMON_TARGET_KEYS]
+
+
+def _lookup(environ: Mapping[str, str], name: str) -> str | None:
+    """``environ[name]``, or None when it is not set or cannot be (``os.environ`` refuses a
+    name with a lone surrogate, which a YAML escape such as ``"\\ud800"`` can make)."""
+    try:
+        return environ.get(name)
+    except ValueError:  # UnicodeEncodeError
+        return None
 
 
 def _kind(value: Any) -> str:
