@@ -11,7 +11,7 @@ from laden.config import Config, TargetConfig, TargetKind, load_config
 from laden.engine import TargetLoad
 from laden.errors import UsageError
 from laden.loads import RunKind, tracked
-from laden.plan import LoadOptions, LoadPlan, OnError, Strategy, build_plan
+from laden.plan import LoadOptions, LoadPlan, OnError, Strategy, TableOrder, build_plan
 from laden.progress import CancelToken, ProgressCallback, new_load_id
 from laden.reflect import RowCounts
 from laden.report import Report, TargetReport
@@ -45,6 +45,7 @@ def options(
     rejects: str | None = None,
     max_rejects: int | None = None,
     cascade: bool = False,
+    respect_fk_order: bool | None = None,
     defaults: TargetConfig | None = None,
 ) -> LoadOptions:
     """Validated :class:`LoadOptions` from the keyword arguments every entry point takes.
@@ -67,6 +68,7 @@ def options(
         rejects_path=rejects,
         max_rejects=_first(max_rejects, d.max_rejects, None),
         cascade=cascade,
+        order=TableOrder.FK if _first(respect_fk_order, d.respect_fk_order, True) else TableOrder.GIVEN,
     )
 
 
@@ -95,6 +97,9 @@ def load(
     rejects: str | None = None,
     max_rejects: int | None = None,
     cascade: bool = False,
+    tables: Sequence[str] | None = None,
+    table_mappings: Mapping[str, Any] | None = None,
+    respect_fk_order: bool | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     load_id: str | None = None,
@@ -109,6 +114,10 @@ def load(
     DataFrame / Arrow table / list of dicts / file path, a directory, or one input with
     ``table=``. Returns a :class:`Report`; it does not raise for a failed target —
     check ``report.ok`` or call ``report.raise_for_status()``.
+
+    ``table_mappings`` cut one wide source into several tables (see :mod:`laden.mapping`);
+    ``tables`` picks and orders them; ``respect_fk_order=False`` loads them in that order
+    instead of parents first. A named target's ``table_mappings`` apply when none are given.
     """
     return distribute(
         data,
@@ -121,6 +130,9 @@ def load(
         rejects=rejects,
         max_rejects=max_rejects,
         cascade=cascade,
+        tables=tables,
+        table_mappings=table_mappings,
+        respect_fk_order=respect_fk_order,
         progress=progress,
         cancel=cancel,
         load_id=load_id,
@@ -139,6 +151,8 @@ def distribute(
     config: ConfigSpec = None,
     file_format: str | None = None,
     compression: str | None = None,
+    tables: Sequence[str] | None = None,
+    table_mappings: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> Report:
     """Load the same dataset into several targets (URLs, paths or names), one after the other: one report.
@@ -154,16 +168,47 @@ def distribute(
     resolved = resolve_all(targets, config, FileOptions(file_format, compression))
     runs = [(r, options(**kwargs, defaults=r.target)) for r in resolved]
     report = Report(load_id or new_load_id())
-    dataset = as_dataset(data, table=table)
+    mapped = bool(table_mappings) or _mapped_anywhere(resolved)
+    dataset = _dataset(data, table, mapped)
     for path in {o.rejects_path for _, o in runs if o.rejects_path}:  # this load's rejects only
         with open(path, "w", encoding="utf-8"):
             pass
     with tracked(report.load_id, RunKind.LOAD, [r.name for r in resolved], cancel) as run:
-        with dataset.spooled() if len(targets) > 1 else dataset as ds:
+        with dataset.spooled() if len(targets) > 1 or mapped else dataset as ds:
             for target, opts in runs:
-                report.targets.append(_load_one(ds, target, opts, report.load_id, progress, run.cancel))
+                mapped = _mapped(ds, target, tables, table_mappings)
+                report.targets.append(_load_one(mapped, target, opts, report.load_id, progress, run.cancel))
         run.report = report
     return report
+
+
+def _dataset(data: Any, table: str | None, mapped: bool) -> Dataset:
+    """The input as a dataset; a single unnamed input that mappings cut up is called ``extract``."""
+    try:
+        return as_dataset(data, table=table)
+    except UsageError:
+        if not mapped or table is not None:
+            raise
+        return as_dataset(data, table="extract")
+
+
+def _mapped_anywhere(resolved: Sequence[ResolvedTarget]) -> bool:
+    return any(r.target is not None and r.target.table_mappings for r in resolved)
+
+
+def _mapped(
+    ds: Dataset, target: ResolvedTarget, tables: Sequence[str] | None, table_mappings: Mapping[str, Any] | None
+) -> Dataset:
+    """The dataset as this target's table mappings cut it (given ones first, else the target's own)."""
+    from laden.mapping import for_target, parse_mappings
+
+    own = target.target
+    if table_mappings:
+        mappings = parse_mappings(table_mappings)
+    else:
+        mappings = dict(own.table_mappings) if own is not None else {}
+    order = list(tables or (own.tables if own is not None and mappings else ()))
+    return for_target(ds, mappings, order, target)
 
 
 def load_untracked(
@@ -218,12 +263,21 @@ def _database(resolved: ResolvedTarget, what: str) -> ResolvedTarget:
     return resolved
 
 
-def plan(data: Any, target: str, *, table: str | None = None, config: ConfigSpec = None, **kwargs: Any) -> LoadPlan:
+def plan(
+    data: Any,
+    target: str,
+    *,
+    table: str | None = None,
+    config: ConfigSpec = None,
+    tables: Sequence[str] | None = None,
+    table_mappings: Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> LoadPlan:
     """What :func:`load` would do, without writing anything (``--dry-run``)."""
     [resolved] = resolve_all([target], config)
     _database(resolved, "--dry-run")
     opts = options(**kwargs, defaults=resolved.target)
-    dataset = as_dataset(data, table=table)
+    dataset = _mapped(_dataset(data, table, bool(table_mappings)), resolved, tables, table_mappings)
     backend = backend_for(resolved.url, name=resolved.name, namespace=resolved.namespace)
     backend.connect()
     try:
@@ -232,8 +286,9 @@ def plan(data: Any, target: str, *, table: str | None = None, config: ConfigSpec
         backend.close()
     sources = {n: t.schema() for n, t in dataset.tables.items()}
     built = build_plan(sources, schema, opts, backend.caps, target=backend.name, engine=backend.engine.value)
-    tables = tuple(dataclasses.replace(tp, source_rows=dataset.tables[tp.name].rows()) for tp in built.tables)
-    return dataclasses.replace(built, tables=tables)
+    planned = tuple(dataclasses.replace(tp, source_rows=dataset.tables[tp.name].rows()) for tp in built.tables)
+    mapped = [f"mapping {t.mapping.describe()}" for t in dataset.tables.values() if t.mapping is not None]
+    return dataclasses.replace(built, tables=planned, notes=(*built.notes, *mapped))
 
 
 def inspect(

@@ -132,6 +132,10 @@ class TargetConfig:
     keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
     tables: tuple[str, ...] = ()
     description: str = ""
+    #: ``table_mappings``: table -> ``laden.mapping.TableMapping`` (one wide source into several tables)
+    table_mappings: Mapping[str, Any] = field(default_factory=dict)
+    #: ``respect_fk_order: false`` loads the tables in the order given (``tables``)
+    respect_fk_order: bool = True
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,8 @@ class Config:
     #: ``generators:``: per-column overrides for ``laden generate schema``
     #: (a ``laden.generate.from_schema.Overrides``, or None)
     generators: Any = None
+    #: ``validation:``: table -> ``laden.backfill.rules.Validation``
+    validation: Mapping[str, Any] = field(default_factory=dict)
 
     def datasource(self, name: str) -> Datasource:
         found = self.datasources.get(name)
@@ -248,6 +254,7 @@ def _loader_class() -> Any:
 
 
 _QUOTED = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'""")
+_COMMENT = re.compile(r"(?:^|\s)#.*")
 _BRACKETS = re.compile(r"[\[\]{}]")
 
 
@@ -261,7 +268,7 @@ def _too_deep(text: str) -> int | None:
         if line.count("[") + line.count("{") <= MAX_DEPTH:
             continue
         depth = 0
-        for bracket in _BRACKETS.findall(_QUOTED.sub("", line)):
+        for bracket in _BRACKETS.findall(_COMMENT.sub("", _QUOTED.sub("", line))):
             depth = depth + 1 if bracket in "[{" else max(0, depth - 1)
             if depth > MAX_DEPTH:
                 return number
@@ -488,7 +495,7 @@ class Reader:
 
     # sections -------------------------------------------------------------------------------
     def config(self, data: Any, path: Path | None) -> Config:
-        top = self.mapping(data, (), ["datasources", "targets", "generators"])
+        top = self.mapping(data, (), ["datasources", "targets", "generators", "validation"])
         raw_sources = self.mapping(top.get("datasources"), ("datasources",))
         sources = {name: self.datasource(name, value) for name, value in raw_sources.items()}
         raw_targets = self.mapping(top.get("targets"), ("targets",))
@@ -503,7 +510,20 @@ class Reader:
             {k: v for k, v in sources.items() if v},
             {k: v for k, v in targets.items() if v},
             generators,
+            self.validation(top.get("validation")),
         )
+
+    def validation(self, value: Any) -> dict[str, Any]:
+        """``validation:``: per target table, the rules a backfill's sample must pass."""
+        from laden.backfill.rules import parse_validation
+
+        found = {}
+        for table, node in self.mapping(value, ("validation",)).items():
+            try:
+                found[table] = parse_validation(table, self.mapping(node, ("validation", table)))
+            except UsageError as exc:
+                self.problem(("validation", table), str(exc))
+        return found
 
     def datasource(self, name: str, value: Any) -> Datasource | None:
         path = ("datasources", name)
@@ -608,7 +628,20 @@ class Reader:
             keys=tuple((k, self.strings(v, (*path, "keys", k))) for k, v in keys.items()),
             tables=self.strings(t.get("tables"), (*path, "tables")),
             description=self.string(t.get("description"), (*path, "description")) or "",
+            table_mappings=self.table_mappings(t.get("table_mappings"), (*path, "table_mappings")),
+            respect_fk_order=self.boolean(t.get("respect_fk_order"), (*path, "respect_fk_order"), True),
         )
+
+    def table_mappings(self, value: Any, path: tuple[str, ...]) -> dict[str, Any]:
+        from laden.mapping import parse_mappings
+
+        found = {}
+        for table, node in self.mapping(value, path).items():
+            try:
+                found.update(parse_mappings({table: node}, ".".join(path)))
+            except UsageError as exc:
+                self.problem((*path, table), str(exc))
+        return found
 
     def _database_target(
         self, path: tuple[str, ...], t: Mapping[str, Any], sources: Mapping[str, Datasource | None]
@@ -636,7 +669,10 @@ class Reader:
 
 
 #: keys every target kind takes (the file and HTTP readers accept them and leave them to this module)
-COMMON_TARGET_KEYS = ("type", "strategy", "batch_size", "on_error", "max_rejects", "keys", "tables", "description")
+COMMON_TARGET_KEYS = (
+    "type", "strategy", "batch_size", "on_error", "max_rejects", "keys", "tables", "description", "table_mappings",
+    "respect_fk_order",
+)  # fmt: skip
 _DATASOURCE_KEYS = ["type", "description", "enabled", "connection", "pool", "databases"]
 _CONNECTION_KEYS = ["host", "port", "database", "user", "password", "path", "url", "options"]
 _TARGET_KEYS = ["datasource", "database", *COMMON_TARGET_KEYS]

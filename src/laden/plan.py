@@ -104,6 +104,13 @@ class Capabilities:
         return self.name_limit.explain(name) if self.name_limit else ""
 
 
+class TableOrder(str, enum.Enum):
+    """The order tables load in."""
+
+    FK = "fk"  # parents first (cycles broken as the backend can)
+    GIVEN = "given"  # the dataset's order; FK errors are bad rows as they come (respect_fk_order: false)
+
+
 class Finish(str, enum.Enum):
     """How a load's transaction ends."""
 
@@ -141,6 +148,7 @@ class LoadOptions:
     #: delete these rows from the dataset's tables before loading (backfill windows)
     replace: RowRange | None = None
     finish: Finish = Finish.COMMIT
+    order: TableOrder = TableOrder.FK
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -255,6 +263,9 @@ def build_plan(
             )
         broken = tuple(sorted({c for e in deferred if e.child == tname for c in e.fk.columns}))
         plans.append(TablePlan(name, table, columns, keys, method, broken))
+    if options.order is TableOrder.GIVEN:
+        given = list(sources)
+        plans.sort(key=lambda tp: given.index(tp.name))
     clear: tuple[str, ...] = ()
     notes = [f"{c.describe()}: {_HOW[cycle_plans[c.tables][0]]}" for c in order.cycles]
     if options.strategy is Strategy.TRUNCATE_INSERT:

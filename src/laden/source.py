@@ -80,6 +80,8 @@ class TableSource:
         self._rows = rows
         self.origin = origin
         self.path = path
+        #: the ``laden.mapping.TableMapping`` that cut this table from a wide source, if any
+        self.mapping: Any = None
         self.replayable = replayable
         self._schema = None if callable(schema) else schema
         self._schema_fn: Callable[[], Any] | None = schema if callable(schema) else None

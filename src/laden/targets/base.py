@@ -347,7 +347,10 @@ class SqlBackend(ABC):
         rest = [n for n in names if n not in keys]
         on = " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
         updates = ", ".join(f"{self.quote(c)} = s.{self.quote(c)}" for c in rest)
-        matched = f"WHEN MATCHED THEN UPDATE SET {updates} " if rest else ""
+        # a row whose values are all unchanged is not rewritten: no dead tuple (PostgreSQL), and no
+        # delete-and-insert that a referencing row would refuse (DuckDB)
+        changed = " OR ".join(f"t.{self.quote(c)} IS DISTINCT FROM s.{self.quote(c)}" for c in rest)
+        matched = f"WHEN MATCHED AND ({changed}) THEN UPDATE SET {updates} " if rest else ""
         return (
             f"MERGE INTO {self.qualified(table.name)} t USING (SELECT {self.cols(names)} FROM {staging} "
             f"WHERE {where} ORDER BY {self.cols(keys)}) s ON {on} "
