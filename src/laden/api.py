@@ -176,8 +176,8 @@ def distribute(
     with tracked(report.load_id, RunKind.LOAD, [r.name for r in resolved], cancel) as run:
         with dataset.spooled() if len(targets) > 1 or mapped else dataset as ds:
             for target, opts in runs:
-                mapped = _mapped(ds, target, tables, table_mappings)
-                report.targets.append(_load_one(mapped, target, opts, report.load_id, progress, run.cancel))
+                cut = _mapped(ds, target, tables, table_mappings)
+                report.targets.append(_load_one(cut, target, opts, report.load_id, progress, run.cancel))
         run.report = report
     return report
 
