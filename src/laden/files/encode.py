@@ -19,7 +19,9 @@ string                      strings escaped per RFC 8259, non-ASCII as UTF-8
 date / time                 ``"2024-01-31"`` / ``"12:34:56.123456"``
 timestamp                   RFC 3339 with every fractional digit of the unit:
                             ``"2024-01-31T12:34:56.123456"``; with a time zone the
-                            zone's local time and offset (``+01:00``, ``Z`` for UTC)
+                            zone's local time and offset (``+01:00``, ``Z`` for UTC),
+                            or the UTC time and ``Z`` where the local form would not
+                            give the instant back (see :func:`utc_rows`)
 list / struct               arrays / objects
 binary, duration, map, ...  refused: write Parquet, or cast the column first
 ==========================  ===========================================================
@@ -42,6 +44,7 @@ __all__ = [
     "json_values",
     "plain_decimal",
     "text_bytes",
+    "utc_rows",
 ]
 
 _TEXT = pa.large_string()
@@ -107,10 +110,38 @@ def plain_decimal(array: pa.Array) -> pa.Array:
     return text
 
 
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+def utc_rows(array: pa.Array) -> np.ndarray | None:
+    """The rows of a zoned timestamp column whose local time and offset would not give the instant
+    back, or None when there are none (or the column has no zone). Written in UTC (``Z``) instead:
+
+    * an offset with seconds: local mean time, before the zone had a standard offset (Berlin was
+      +00:53:28 until 1893, St. John's -03:30:52 until 1935); RFC 3339 and pyarrow write the
+      offset in minutes, so ``00:53:28+00:53`` would be an instant 28 seconds off;
+    * a local year outside 1..9999 (9999-12-31T23:30Z in Berlin is 10000-01-01T00:30+01:00):
+      RFC 3339 has four-digit years and readers (pyarrow, Python) refuse the others.
+    """
+    t = array.type
+    if not pa.types.is_timestamp(t) or t.tz is None or len(array) == 0:
+        return None
+    local = pc.local_timestamp(array)
+    offset = pc.subtract(pc.cast(local, pa.int64()), pc.cast(array, pa.int64()))
+    seconds = np.asarray(pc.fill_null(offset, 0).to_numpy(zero_copy_only=False)) % (60 * _PER_SECOND[t.unit]) != 0
+    year = np.asarray(pc.fill_null(pc.year(local), 1970).to_numpy(zero_copy_only=False))
+    mask = seconds | (year < 1) | (year > 9999)
+    return mask if mask.any() else None
+
+
 def _rfc3339(array: pa.Array) -> pa.Array:
     text = pc.replace_substring(array.cast(_TEXT), " ", "T", max_replacements=1)
     if array.type.tz is not None:  # pyarrow writes +0100; RFC 3339 wants +01:00
         text = pc.replace_substring_regex(text, pattern=r"([+-]\d\d)(\d\d)$", replacement=r"\1:\2")
+        utc = utc_rows(array)
+        if utc is not None:
+            in_utc = array.cast(pa.timestamp(array.type.unit, "UTC")).cast(_TEXT)  # "...Z"
+            text = pc.if_else(pa.array(utc), pc.replace_substring(in_utc, " ", "T", max_replacements=1), text)
     return text
 
 

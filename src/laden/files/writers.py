@@ -6,7 +6,9 @@
   marker. Decimals with more than 6 decimal places are written in plain notation as text
   (pyarrow would write ``-1E-9``), which the quoting style then treats as a string.
   Timestamps are pyarrow's ISO form (``2024-01-31 12:34:56.123456``, with a zone its
-  local time and offset ``+0100`` or ``Z``): exact, every digit of the unit.
+  local time and offset ``+0100`` or ``Z``): exact, every digit of the unit. A row where a
+  local time would not give its instant back (an offset with seconds, a year past 9999: see
+  :func:`laden.files.encode.utc_rows`) has its zoned timestamps written in UTC (``Z``).
 * JSON Lines / JSON array: :mod:`laden.files.encode` builds the rows' text with Arrow
   kernels; no per-row Python. A JSON file is ``[`` + rows joined by ``,`` + ``]``.
 
@@ -16,6 +18,7 @@ Compression of text formats is a :class:`pyarrow.CompressedOutputStream` around 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -28,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from laden.files.encode import csv_problem, json_objects, json_problem, plain_decimal, text_bytes
+from laden.files.encode import csv_problem, json_objects, json_problem, plain_decimal, text_bytes, utc_rows
 from laden.files.layout import Layout, check_relative, partition_segment
 from laden.files.spec import Compression, CsvOptions, FileFormat, FileSpec, Quoting
 from laden.files.store import OutputFile, Store
@@ -126,15 +129,18 @@ class _CsvWriter:
         for i in self._plain:
             out = out.set(i, out.field(i).with_type(pa.string()))
         self._schema = out
+        self._zoned = [i for i, f in enumerate(out) if pa.types.is_timestamp(f.type) and f.type.tz is not None]
         plain_names = not any(c in name for name in schema.names for c in (options.delimiter, '"', "\n", "\r"))
-        write = pacsv.WriteOptions(
-            include_header=options.header,
-            delimiter=options.delimiter,
-            null_string=options.null,
-            quoting_style=_QUOTING[options.quoting],
-            quoting_header=_header_quoting(options.quoting, plain_names),
-        )
+        self._options = {
+            "delimiter": options.delimiter,
+            "null_string": options.null,
+            "quoting_style": _QUOTING[options.quoting],
+            "quoting_header": _header_quoting(options.quoting, plain_names),
+        }
+        write = pacsv.WriteOptions(include_header=options.header, **self._options)
+        self._sink = sink
         self._writer = pacsv.CSVWriter(sink, out, write_options=write)
+        self._utc: tuple[pa.Schema, pacsv.CSVWriter] | None = None
 
     def write(self, batch: pa.RecordBatch) -> None:
         if self._plain:
@@ -142,9 +148,35 @@ class _CsvWriter:
             for i in self._plain:
                 columns[i] = plain_decimal(columns[i])
             batch = pa.RecordBatch.from_arrays(columns, schema=self._schema)
-        self._writer.write_batch(batch)
+        masks = [m for i in self._zoned if (m := utc_rows(batch.column(i))) is not None]
+        if not masks:
+            self._writer.write_batch(batch)
+            return
+        # rows whose local form would lose the instant go through a second writer on the same sink
+        # whose zoned columns are UTC (no header; pyarrow writes each batch through at once)
+        utc = np.logical_or.reduce(masks)
+        edges = [0, *(np.flatnonzero(np.diff(utc.astype(np.int8))) + 1).tolist(), len(utc)]
+        for start, stop in itertools.pairwise(edges):
+            part = batch.slice(start, stop - start)
+            if utc[start]:
+                self._write_utc(part)
+            else:
+                self._writer.write_batch(part)
+
+    def _write_utc(self, part: pa.RecordBatch) -> None:
+        if self._utc is None:
+            schema = self._schema
+            for i in self._zoned:
+                schema = schema.set(i, schema.field(i).with_type(pa.timestamp(schema.field(i).type.unit, "UTC")))
+            options = pacsv.WriteOptions(include_header=False, **self._options)
+            self._utc = schema, pacsv.CSVWriter(self._sink, schema, write_options=options)
+        schema, writer = self._utc
+        columns = [c.cast(f.type) for c, f in zip(part.columns, schema, strict=True)]
+        writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
 
     def close(self) -> None:
+        if self._utc is not None:
+            self._utc[1].close()
         self._writer.close()
 
 

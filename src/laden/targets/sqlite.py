@@ -46,6 +46,16 @@ def affinity(declared: str) -> str:
     return "NUMERIC"
 
 
+def significant_digits(arr: pa.Array) -> pa.Array:
+    """Per decimal: its digits from the first non-zero one to the last one of the integer part or the
+    last non-zero one of the fraction. ``100000.0000000000`` has 6, ``0.0000001230`` 3: at most 15 of
+    them round-trip through SQLite's REAL (and an integer of 15 digits stays below 2**53)."""
+    text = pc.replace_substring_regex(pc.cast(arr, pa.string()), r"E.*$", "")  # "-1.230E-7": the mantissa
+    text = pc.replace_substring_regex(text, r"^([^.]*\.\d*?)0+$", r"\1")  # trailing zeros of the fraction
+    text = pc.replace_substring_regex(text, r"[-.]", "")
+    return pc.utf8_length(pc.replace_substring_regex(text, r"^0+", ""))
+
+
 def sqlite_values(arr: pa.Array) -> pa.Array:
     t = arr.type
     if pa.types.is_decimal(t) or pa.types.is_temporal(t):
@@ -58,7 +68,7 @@ def _refused(arr: pa.Array, col: Column) -> tuple[pa.Array, str] | None:
     if pa.types.is_floating(t):
         return pc.fill_null(pc.is_nan(arr), False), "SQLite cannot store NaN (it would become NULL)"
     if pa.types.is_decimal(t) and aff in ("INTEGER", "REAL", "NUMERIC"):
-        digits = pc.utf8_length(pc.replace_substring_regex(pc.cast(arr, pa.string()), r"^[-0.]+|[-.]", ""))
+        digits = significant_digits(arr)
         return (
             pc.fill_null(pc.greater(digits, _SIGNIFICANT), False),
             f"SQLite keeps {_SIGNIFICANT} significant digits in a {col.type} column (it stores a float); "
