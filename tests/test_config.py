@@ -118,6 +118,10 @@ LAUGHS = "x: &l0 [a, a, a, a, a, a, a, a, a, a]\n" + "".join(
         ("datasources: " + "{a: " * 5000 + "}" * 5000, "c.yaml:1: not valid YAML: lists and mappings are nested"),
         ("a: 1\x00\n", "c.yaml: not valid YAML: unacceptable character #x0000"),
         ("a: !!python/object/apply:os.mkdir [pwned]\n", "c.yaml: not valid YAML: could not determine a constructor"),
+        ("a: !!int ~\n", "c.yaml: not valid YAML: !!int '~' is not a valid !!int value"),
+        ("a: [!!bool x]\n", "c.yaml: not valid YAML: !!bool 'x' is not a valid !!bool value"),
+        ("a: !!timestamp 2001-13-45\n", "c.yaml: not valid YAML: !!timestamp '2001-13-45' is not a valid"),
+        ("a: " + "9" * 5000 + "\n", "c.yaml: not valid YAML: !!int '99999"),  # more digits than int() takes
     ],
 )
 def test_hostile_yaml_is_refused_quickly(text: str, message: str) -> None:
@@ -133,8 +137,8 @@ def test_nesting_up_to_the_limit_is_fine() -> None:
     text = "generators:\n  t.c: {values: " + "[" * 60 + "1" + "]" * 60 + "}\n"
     with pytest.raises(ConfigError, match=r"^c.yaml:2: generators.t.c.values: expected a list of values"):
         parse_config(text, Path("c.yaml"), environ={})  # parsed: only the value is wrong
-    brackets = "[" * 100  # in a quoted string: not nesting
-    text = f'datasources:\n  db: {{type: sqlite, connection: {{path: x}}, description: "{brackets}"}}\n'
+    brackets = "[" * 100  # in a quoted string or a comment: not nesting
+    text = f'datasources:\n  db: {{type: sqlite, connection: {{path: x}}, description: "{brackets}"}}  # {brackets}\n'
     assert parse_config(text, Path("c.yaml")).datasources["db"].description == brackets
 
 

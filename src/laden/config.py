@@ -250,6 +250,19 @@ def _loader_class() -> Any:
             finally:
                 self.depth -= 1
 
+        def construct_object(self, node: Any, deep: bool = False) -> Any:
+            # PyYAML's constructors of tagged scalars fail with the bare error of int(), float(),
+            # a dict lookup, ... (``!!int ~``, ``!!bool x``, ``!!timestamp 2001-13-45``)
+            try:
+                return super().construct_object(node, deep)
+            except (ValueError, KeyError, AttributeError, IndexError, TypeError, OverflowError) as exc:
+                tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+                value = str(node.value)
+                shown = repr(value if len(value) <= 40 else value[:40] + "...")
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{tag} {shown} is not a valid {tag} value", node.start_mark
+                ) from exc
+
     return Loader
 
 
