@@ -10,6 +10,8 @@ does not give TEXT affinity (stored as the number 123).
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -187,6 +189,15 @@ class SQLiteBackend(SqlBackend):
             f"AND NOT EXISTS (SELECT 1 FROM {t} x WHERE {exists})"
         )
         return updated + inserted
+
+    def bound(self, value: Any, column: Column) -> Any:
+        """SQLite keeps times as ISO text (UTC wall time) and has no exact decimals."""
+        value = super().bound(value, column)
+        if isinstance(value, datetime.datetime):
+            return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        return float(value) if isinstance(value, decimal.Decimal) else value
 
     def defer(self, fks: Sequence[ForeignKey]) -> None:
         self.execute("PRAGMA defer_foreign_keys = ON")  # every FK: SQLite has no per-FK switch
