@@ -583,6 +583,7 @@ RAW_YAML = [
     "!!omap [a: 1]", "!!timestamp 2001-12-14", "!!float '1'", "!!int 'x'", "!local x", "!<tag:x> y", "[a, b",
     "{a: 1", "{a: 1, a: 2}", "{? [1]: 2}", "{<<: 1}", "{<<: [1]}", "|\n  x\n", ">-\n  x\n", "\"\\x\"",
     "'''", "@x", "%YAML 1.1", "---", "...", "- - -", "? ? ?", "a\x00b", "a\x01", "\"\\uD800\"",
+    "!!int ~", "!!bool x", "!!timestamp 2001-13-45", "!!float ''", "!!int 0x",
 ]  # fmt: skip
 KEYS = {
     "datasources": ["type", "description", "enabled", "connection", "pool", "databases"],
