@@ -63,7 +63,10 @@ class DatabaseURL:
                 raise UsageError(f"{engine.value} URL needs three slashes: {engine.value}:///file (got {url!r})")
             path = unquote(path[1:])  # sqlite:///rel.db -> rel.db ; sqlite:////abs.db -> /abs.db
             return cls(engine=engine, path=path or ":memory:", query=tuple(parse_qsl(qs)))
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:  # an unclosed "[" of an IPv6 address
+            raise UsageError(f"bad target URL {mask_url(url)!r}: {exc}") from exc
         try:
             port = parts.port
         except ValueError as exc:

@@ -241,10 +241,6 @@ KNOWN: dict[str, tuple[str, Callable[[BaseException], bool]]] = {
             isinstance(e, UnicodeDecodeError) and _raised_in(e, os.path.join("laden", "textfiles.py"), "_checked")
         ),
     ),
-    "http-url-valueerror": (
-        "config",
-        lambda e: isinstance(e, ValueError) and _raised_in(e, os.path.join("laden", "http", "spec.py")),
-    ),
 }
 
 
@@ -1121,11 +1117,18 @@ def test_very_deep_json_neither_hangs_nor_kills_the_process(
     assert run.ok, _explain(run, "jsonl")
 
 
-@pytest.mark.xfail(strict=True, reason="H1 (http/spec.py): an http target URL urllib cannot split is a ValueError")
 def test_an_http_url_urllib_cannot_split_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config('targets:\n  hook: {type: http, url: "http://[::1"}\n', Path("laden.yaml"), environ={})
-    assert "laden.yaml:2: targets.hook.url" in str(info.value)
+    assert "laden.yaml:2: targets.hook.url: not a valid URL (Invalid IPv6 URL)" in str(info.value)
+
+
+def test_a_database_url_urllib_cannot_split_is_a_usage_error() -> None:
+    import laden
+    from laden.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"^bad target URL 'postgresql://\[::1/db': Invalid IPv6 URL$"):
+        laden.load({"t": [{"a": 1}]}, "postgresql://[::1/db")
 
 
 if __name__ == "__main__":

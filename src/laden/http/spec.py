@@ -266,7 +266,10 @@ def is_http_target(spec: str) -> bool:
 
 def _split_userinfo(url: str) -> tuple[str, BasicAuth | None]:
     """``https://user:pw@host/x`` -> (``https://host/x``, BasicAuth); other URLs unchanged."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unclosed "[" of an IPv6 address
+        raise UsageError(f"not a valid URL ({exc}): {mask_url(url)!r}") from exc
     if parts.username is None and parts.password is None:
         return url, None
     host = parts.netloc.rpartition("@")[2]
@@ -346,9 +349,14 @@ def _read_url(reader: Reader, value: Any, path: tuple[str, ...]) -> str | None:
     url = reader.string(value, path, required=True)
     if url is None:
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:  # an unclosed "[" of an IPv6 address
+        reader.problem(path, f"not a valid URL ({exc}): {mask_url(url)!r}")
+        return None
     others = [p for p in _PLACEHOLDER.findall(url) if p != "{table}"]
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    if parts.scheme.lower() not in ("http", "https") or not hostname:
         reader.problem(path, f"expected http://host/... or https://host/..., got {mask_url(url)!r}")
     elif others:
         reader.problem(path, f"unknown placeholder {others[0]}; the URL may only use {{table}}")
