@@ -203,10 +203,8 @@ def _mapped(
     from laden.mapping import for_target, parse_mappings
 
     own = target.target
-    if table_mappings:
-        mappings = parse_mappings(table_mappings)
-    else:
-        mappings = dict(own.table_mappings) if own is not None else {}
+    given = parse_mappings(table_mappings) if table_mappings else None
+    mappings = given if given is not None else dict(own.table_mappings) if own is not None else {}
     order = list(tables or (own.tables if own is not None and mappings else ()))
     return for_target(ds, mappings, order, target)
 
