@@ -48,7 +48,7 @@ SPAN = 1.1
 #: every kill during a LOAD DATA leaves one behind. While this is True the random kills set such
 #: files aside (and count them) instead of failing, and test_kill9_during_load_data_leaves_no_temp_file
 #: is an expected failure; set it to False once the backend no longer names the file.
-KNOWN_TSV_LEFTOVER = True
+KNOWN_TSV_LEFTOVER = False
 
 
 @pytest.fixture(scope="module")

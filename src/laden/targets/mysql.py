@@ -9,9 +9,10 @@ strict SQL mode and UTC.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -170,10 +171,7 @@ class MySQLBackend(SqlBackend):
                 sets.append(f"{self.quote(f.name)} = CAST(@b{i} AS UNSIGNED)")
             else:
                 targets.append(self.quote(f.name))
-        fd, path = tempfile.mkstemp(prefix="laden-", suffix=".tsv")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(memoryview(payload))
+        with _batch_file(payload) as path:
             sql = (
                 f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} CHARACTER SET utf8mb4 "
                 f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({', '.join(targets)})"
@@ -190,8 +188,6 @@ class MySQLBackend(SqlBackend):
                 finally:
                     self.conn._local_infile = False
                 warnings = self.conn.show_warnings() if cur.warning_count else ()
-        finally:
-            os.unlink(path)
         if warnings:
             level, code, message = warnings[0][:3]
             raise DataError(self.clean(f"{message} ({level} {code})"))
@@ -245,3 +241,26 @@ class MySQLBackend(SqlBackend):
 
 class _LocalRefused(Exception):
     pass
+
+
+@contextlib.contextmanager
+def _batch_file(payload: pa.Buffer) -> Iterator[str]:
+    """A file holding ``payload`` for LOAD DATA LOCAL INFILE, as a path pymysql can open.
+
+    Where there is /dev/fd, the file never has a name (tempfile.TemporaryFile: O_TMPFILE, or
+    unlinked at once), so a process killed mid-load — SIGKILL runs no ``finally`` — leaves nothing
+    in the temp directory. Elsewhere, a named file removed afterwards."""
+    if os.path.isdir("/dev/fd"):
+        with tempfile.TemporaryFile(prefix="laden-", suffix=".tsv") as fh:
+            fh.write(memoryview(payload))
+            fh.flush()
+            fh.seek(0)  # where opening /dev/fd/N duplicates the descriptor (macOS), reading starts here
+            yield f"/dev/fd/{fh.fileno()}"
+        return
+    fd, path = tempfile.mkstemp(prefix="laden-", suffix=".tsv")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(memoryview(payload))
+        yield path
+    finally:
+        os.unlink(path)
