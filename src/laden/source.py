@@ -17,7 +17,10 @@ File formats (chosen by suffix):
   schema (``1.5`` in an integer column, a key first seen later) is a :class:`SourceError`.
 * ``.arrow`` / ``.feather`` / ``.ipc``: Arrow IPC file or stream format.
 
-CSV and JSON Lines files may be compressed (``.gz``, ``.bz2``, ``.zst``, ``.lz4``).
+CSV and JSON Lines files may be compressed (``.gz``, ``.bz2``, ``.zst``, ``.lz4``). They are
+read by :mod:`laden.textfiles`: a CSV row with the wrong number of fields, or a value that is
+not UTF-8, is a bad row numbered among the others (:meth:`TableSource.numbered`), not the end
+of the file.
 """
 
 from __future__ import annotations
