@@ -68,6 +68,10 @@ class SqlBackend(ABC):
     isolation: ClassVar[Isolation] = Isolation.SAVEPOINT
     quote_char: ClassVar[str] = '"'
     placeholder: ClassVar[str] = "?"
+    #: MERGE leaves rows whose values are unchanged alone. DuckDB needs it: it rewrites an updated
+    #: row as a delete and an insert, which a referencing row refuses. Not PostgreSQL: there a key
+    #: given twice must still make MERGE touch the row twice and fail (its duplicate check)
+    merge_skips_unchanged: ClassVar[bool] = False
     #: the bulk path, for the report
     bulk_path: ClassVar[str] = ""
 
@@ -347,10 +351,11 @@ class SqlBackend(ABC):
         rest = [n for n in names if n not in keys]
         on = " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
         updates = ", ".join(f"{self.quote(c)} = s.{self.quote(c)}" for c in rest)
-        # a row whose values are all unchanged is not rewritten: no dead tuple (PostgreSQL), and no
-        # delete-and-insert that a referencing row would refuse (DuckDB)
-        changed = " OR ".join(f"t.{self.quote(c)} IS DISTINCT FROM s.{self.quote(c)}" for c in rest)
-        matched = f"WHEN MATCHED AND ({changed}) THEN UPDATE SET {updates} " if rest else ""
+        guard = ""
+        if self.merge_skips_unchanged:
+            changed = " OR ".join(f"t.{self.quote(c)} IS DISTINCT FROM s.{self.quote(c)}" for c in rest)
+            guard = f"AND ({changed}) "
+        matched = f"WHEN MATCHED {guard}THEN UPDATE SET {updates} " if rest else ""
         return (
             f"MERGE INTO {self.qualified(table.name)} t USING (SELECT {self.cols(names)} FROM {staging} "
             f"WHERE {where} ORDER BY {self.cols(keys)}) s ON {on} "

@@ -32,6 +32,7 @@ class DuckDBBackend(SqlBackend):
     caps = Capabilities(cycle_methods=(CycleMethod.LEVELS, CycleMethod.TWO_PHASE), fold_case=True)
     isolation = Isolation.PRECHECK
     bulk_path = "Arrow scan INSERT"
+    merge_skips_unchanged = True
     begin_sql = "BEGIN TRANSACTION"
 
     def connect(self) -> None:
