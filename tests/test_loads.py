@@ -3,12 +3,14 @@ cancellation of a load running in another process, on every engine."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,30 +92,70 @@ def _big_parquet(path: Path, rows: int) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def _held(engine: str, url: str) -> Iterator[Callable[[], None]]:
+    """Hold a lock that stops the load at its first write, until the returned function releases it
+    (a real lock of the engine: the load is paused, not simulated). DuckDB has no lock another
+    process could wait on; there the load is slowed by small batches instead."""
+    from conftest import _file_path, _mysql_params, _pg_conninfo
+
+    if engine == "duckdb":
+        yield lambda: None
+        return
+    if engine == "sqlite":
+        import sqlite3
+
+        con: Any = sqlite3.connect(_file_path(url), isolation_level=None)
+        con.execute("BEGIN IMMEDIATE")  # the load's first write waits (busy_timeout)
+    elif engine == "postgresql":
+        import psycopg
+
+        con = psycopg.connect(_pg_conninfo(url))
+        con.execute("LOCK TABLE t IN EXCLUSIVE MODE")  # reads go on; the COPY waits
+    else:
+        import pymysql
+
+        con = pymysql.connect(**_mysql_params(url))
+        con.cursor().execute("LOCK TABLES t WRITE")  # the load waits for the table
+    released: list[bool] = []
+
+    def release() -> None:
+        if not released:
+            con.cursor().execute("UNLOCK TABLES") if engine == "mysql" else con.rollback()
+            released.append(True)
+
+    try:
+        yield release
+    finally:
+        release()
+        con.close()
+
+
 def test_a_load_in_another_process_is_cancelled_from_the_cli(
     state: Path, db: Any, target_url: str, engine: str, tmp_path: Path
 ) -> None:
     text = "VARCHAR(40)" if engine == "mysql" else "TEXT"
     db.execute(f"CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL, s {text})")
     source = _big_parquet(tmp_path / "t.parquet", 1_000_000)
-    child = subprocess.Popen(
-        [*LADEN, "load", str(source), "--to", target_url, "--batch-size", "2000", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        run = _wait(lambda: loads.active(), "the load to be recorded as running")[0]
-        assert (run.pid, run.kind, run.status) == (child.pid, loads.RunKind.LOAD, loads.RunStatus.RUNNING)
-        listed = json.loads(_cli("runs", "list", "--active", "--json").stdout)["runs"]
-        assert [r["id"] for r in listed] == [run.id]
-        done = _cli("runs", "cancel", run.id)
-        assert done.returncode == 0, done.stderr
-        assert (
-            done.stdout
-            == f"asked load {run.id} to stop; it rolls back at its next batch (`laden runs show {run.id}`)\n"
-        )
-        out, err = child.communicate(timeout=120)
-    finally:
-        child.kill()
+    with _held(engine, target_url) as release:
+        child = subprocess.Popen(
+            [*LADEN, "load", str(source), "--to", target_url, "--batch-size", "200", "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            run = _wait(lambda: loads.active(), "the load to be recorded as running")[0]
+            assert (run.pid, run.kind, run.status) == (child.pid, loads.RunKind.LOAD, loads.RunStatus.RUNNING)
+            listed = json.loads(_cli("runs", "list", "--active", "--json").stdout)["runs"]
+            assert [r["id"] for r in listed] == [run.id]
+            done = _cli("runs", "cancel", run.id)
+            assert done.returncode == 0, done.stderr
+            assert done.stdout == (
+                f"asked load {run.id} to stop; it rolls back at its next batch (`laden runs show {run.id}`)\n"
+            )
+            release()
+            out, err = child.communicate(timeout=120)
+        finally:
+            child.kill()
     assert child.returncode == 1, err
     report = json.loads(out)
     assert report["load_id"] == run.id and report["targets"][0]["status"] == "cancelled"
