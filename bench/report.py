@@ -173,6 +173,12 @@ def _git() -> str:
     return head.stdout.strip() + (" (src/ modified)" if dirty.stdout.strip() else "")
 
 
+def _module() -> str:
+    """The module run with ``python -m`` (bench, bench.tpch, bench.backfill, ...)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return str(spec.name).removesuffix(".__main__") if spec is not None else "bench"
+
+
 def environment(server_versions: dict[str, str]) -> dict[str, Any]:
     versions = {}
     for name in PACKAGES:
@@ -182,7 +188,7 @@ def environment(server_versions: dict[str, str]) -> dict[str, Any]:
             versions[name] = "not installed"
     return {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": "python -m bench " + " ".join(sys.argv[1:]),
+        "command": f"python -m {_module()} " + " ".join(sys.argv[1:]),
         "uname": _uname(),
         "cpu": _first_line("/proc/cpuinfo", "model name"),
         "cores": os.cpu_count(),
