@@ -352,7 +352,7 @@ class TargetLoad:
                 reason=reason,
                 file=st.file,
             )
-        vals = values.to_pylist()[0] if isinstance(values, pa.RecordBatch) else values
+        vals = _row_values(values) if isinstance(values, pa.RecordBatch) else values
         reject = Reject(table, row, column, reason, vals, text)
         st.report.rows_rejected += 1
         if self.sink.path is None:
@@ -635,3 +635,20 @@ class TargetLoad:
         if self.progress is not None:
             total = self.dataset.tables[table].rows() if table in self.dataset.tables else None
             self.progress(ProgressEvent(self.load_id, kind, self.backend.name, table, rows, total, status))
+
+
+def _row_values(row: pa.RecordBatch) -> dict[str, Any]:
+    """A rejected row's values for the rejects file. A zoned timestamp whose local time Python's
+    datetime cannot hold (a year past 9999 in its zone) is given as its UTC instant instead."""
+    try:
+        return row.to_pylist()[0]
+    except (OverflowError, ValueError):
+        values: dict[str, Any] = {}
+        for name, column in zip(row.schema.names, row.columns, strict=True):
+            if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+                column = column.cast(pa.timestamp(column.type.unit, "UTC"))
+            try:
+                values[name] = column[0].as_py()
+            except (OverflowError, ValueError):
+                values[name] = str(column[0])
+        return values

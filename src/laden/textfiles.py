@@ -36,6 +36,7 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
 from laden.errors import SourceError
+from laden.jsondepth import MAX_DEPTH, too_deep
 
 __all__ = ["BadSourceRow", "NumberedBatch", "TextFile", "text_file"]
 
@@ -476,12 +477,22 @@ class _JsonFile(TextFile):
 
     def _open(self, stream: Any, schema: pa.Schema | None, numbering: _Numbering | None) -> Any:
         if schema is None:  # infer the column types from a bigger first block
+            line = too_deep(self.path, self.compression)
+            if line is not None:
+                raise SourceError(
+                    f"{self.path}: line {line}: objects and arrays are nested more than {MAX_DEPTH} deep; "
+                    "flatten the data or store the deep part as a JSON string"
+                )
             return pajson.open_json(stream, read_options=pajson.ReadOptions(block_size=4 * self.block_size))
         read = pajson.ReadOptions(block_size=self.block_size, use_threads=False)
         parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
         return pajson.open_json(stream, read_options=read, parse_options=parse)
 
     def _final_schema(self, schema: pa.Schema) -> pa.Schema:
+        try:
+            schema.names  # noqa: B018 - a key that is not UTF-8 fails here, once
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"{self.path}: a key is not valid UTF-8 ({exc}); re-encode the file as UTF-8") from exc
         return pa.schema([field.with_type(_json_type(field.type)) for field in schema])
 
     def _hint(self, message: str, rows: int) -> str:

@@ -72,8 +72,8 @@ Parquet                all          exactly, types and zone included
 =====================  ===========  ==========================================================
 
 Zoned timestamps in the database tests stay a day inside 0001-01-01 .. 9999-12-31 UTC except
-in UTC itself: a row rejected for another reason whose local time is outside Python's
-datetime range crashes the reject report (engine.py, see the xfail test below).
+in UTC itself; a rejected row whose local time is past 9999 has that value in its reject as the
+UTC instant (see the regression test below).
 
 Budget: ``max_examples`` keeps the whole module under ~90 s on two cores; ``derandomize``
 makes every run try the same tables, ``@example`` pins the extremes.
@@ -576,15 +576,12 @@ def test_mariadb_timestamp_outside_1970_to_2038_is_a_reject(mysql_url: str, make
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="engine.py (not this module's): a reject's values come from to_pylist(), which raises "
-    "OverflowError for a zoned timestamp whose local time is past 9999, so the whole load fails",
-)
 def test_a_rejected_row_whose_local_time_is_past_9999_is_reported(sqlite_url: str, make_db: Any) -> None:
     make_db(sqlite_url).execute("CREATE TABLE x (id INTEGER PRIMARY KEY, f REAL, ts TIMESTAMP)")
     ts = pa.array([US_MAX, 0], pa.timestamp("us", "Europe/Berlin"))
     report = laden.load({"x": pa.table({"id": [1, 2], "f": [math.nan, 1.0], "ts": ts})}, sqlite_url, on_error="reject")
     assert report.ok, str(report)
-    assert [(r.row, r.column) for r in report.targets[0].rejects] == [(1, "f")]
+    [reject] = report.targets[0].rejects
+    assert (reject.row, reject.column) == (1, "f")
+    # given as its UTC instant: its Berlin wall time is past 9999
+    assert reject.values["ts"] == dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.timezone.utc)
