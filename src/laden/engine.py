@@ -641,7 +641,8 @@ def _row_values(row: pa.RecordBatch) -> dict[str, Any]:
     """A rejected row's values for the rejects file. A zoned timestamp whose local time Python's
     datetime cannot hold (a year past 9999 in its zone) is given as its UTC instant instead."""
     try:
-        return row.to_pylist()[0]
+        first: dict[str, Any] = row.to_pylist()[0]
+        return first
     except (OverflowError, ValueError):
         values: dict[str, Any] = {}
         for name, column in zip(row.schema.names, row.columns, strict=True):
