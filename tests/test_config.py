@@ -146,7 +146,7 @@ def test_nesting_up_to_the_limit_is_fine() -> None:
     "connection, message",
     [
         ("{host: h, port: 65536}", "connection.port: expected a number <= 65535, got 65536"),
-        ('{url: "postgresql://[::1/db"}', "connection.url: not a valid URL: Invalid IPv6 URL"),
+        ('{url: "postgresql://[::1/db"}', "connection.url: bad target URL 'postgresql://[::1/db': Invalid IPv6 URL"),
     ],
 )
 def test_values_that_could_not_be_used_are_refused(connection: str, message: str) -> None:

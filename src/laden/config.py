@@ -581,11 +581,8 @@ class Reader:
         if conn.url:
             try:
                 parsed = DatabaseURL.parse(conn.url)
-            except UsageError as exc:
+            except UsageError as exc:  # an unknown scheme, a bad port, an unclosed "[" of an IPv6 host
                 self.problem((*path, "url"), str(exc))
-                return None
-            except ValueError as exc:  # urllib cannot split it (an unclosed "[" of an IPv6 host)
-                self.problem((*path, "url"), f"not a valid URL: {exc}")
                 return None
             if engine is not None and parsed.engine is not engine:
                 self.problem((*path, "url"), f"is a {parsed.engine.value} URL but the type is {engine.value}")
