@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from laden.backfill.checksum import _column_hash, _mix
+from laden.backfill.checksum import column_hash, mix
 from laden.errors import SchemaMismatchError, UsageError
 from laden.schema import Schema
 from laden.source import BadSourceRow, Dataset, NumberedBatch, TableSource
@@ -227,7 +227,7 @@ def _project(batch: pa.RecordBatch, m: TableMapping, schema: pa.Schema) -> pa.Re
 def _hash(batch: pa.RecordBatch, names: Sequence[str], salt: np.uint64) -> Any:
     h = np.full(batch.num_rows, salt, dtype=np.uint64)
     for i, name in enumerate(names):
-        h = _mix(h ^ (_column_hash(batch.column(batch.schema.get_field_index(name))) + np.uint64(i + 1)))
+        h = mix(h ^ (column_hash(batch.column(batch.schema.get_field_index(name))) + np.uint64(i + 1)))
     return h
 
 

@@ -24,7 +24,7 @@ _P = np.uint64(0x100000001B3)
 _POWERS = np.cumprod(np.full(4096, _P, dtype=np.uint64), dtype=np.uint64)
 
 
-def _mix(x: Any) -> Any:
+def mix(x: Any) -> Any:
     """splitmix64's finaliser: every input bit affects every output bit."""
     x = x ^ (x >> np.uint64(30))
     x = x * _M1
@@ -53,7 +53,8 @@ def _bytes_hash(array: pa.Array) -> Any:
     return out
 
 
-def _column_hash(array: pa.Array) -> Any:
+def column_hash(array: pa.Array) -> Any:
+    """One well-mixed 64-bit hash per value (uint64 numpy array); NULL has a hash of its own."""
     t = array.type
     if pa.types.is_dictionary(t):
         array, t = array.cast(t.value_type), t.value_type
@@ -73,7 +74,7 @@ def _column_hash(array: pa.Array) -> Any:
         values = _bytes_hash(pc.cast(array, pa.string()).fill_null(""))
     else:  # nested and rare types: their text (row by row; never on a backfill's usual columns)
         values = _bytes_hash(pa.array([None if v is None else repr(v) for v in array.to_pylist()], pa.string()))
-    values = _mix(values)
+    values = mix(values)
     if array.null_count:
         valid = array.is_valid().to_numpy(zero_copy_only=False)
         values = np.where(valid, values, _NULL)
@@ -97,7 +98,7 @@ class Checksum:
             if isinstance(column, pa.ChunkedArray):
                 column = column.combine_chunks()
             salt = np.uint64(_name_hash(name) + i)
-            row = _mix(row ^ (_column_hash(column) + salt))
+            row = mix(row ^ (column_hash(column) + salt))
         self.rows += batch.num_rows
         self.total = (self.total + int(row.sum(dtype=np.uint64))) % (1 << 64)
 
