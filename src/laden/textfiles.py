@@ -26,6 +26,7 @@ import csv
 import io
 import os
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -180,7 +181,7 @@ class _Open:
     tail: _Tail | None
 
 
-class TextFile:
+class TextFile(ABC):
     """A CSV or JSON Lines file read with pyarrow's block-wise streaming readers.
 
     A row larger than about two blocks makes pyarrow fail ("straddling object"); then the
@@ -197,24 +198,26 @@ class TextFile:
         self._schema: pa.Schema | None = None
 
     # -- per format -------------------------------------------------------------------------
+    @abstractmethod
     def _open(self, stream: Any, schema: pa.Schema | None, numbering: _Numbering | None) -> Any:
         """A streaming reader; with ``schema=None`` the reader used to discover the schema."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _hint(self, message: str, rows: int) -> str:
-        raise NotImplementedError
+        """What to do about pyarrow's ``message`` (``rows``: data rows read before it)."""
 
+    @abstractmethod
     def _final_schema(self, schema: pa.Schema) -> pa.Schema:
-        raise NotImplementedError
+        """The schema the table gets from the one pyarrow inferred."""
 
     def _as_read(self, column: pa.Array) -> pa.Array:
         """A column as the table gets it (CSV: binary seen as string, once checked)."""
         return column
 
-    def _check_end(self, end: _Open, last: pa.RecordBatch | None, row: int) -> None:
+    def _check_end(self, end: _Open, last: pa.RecordBatch | None, row: int) -> None:  # noqa: B027 - optional hook
         """After the last batch: a chance to refuse a file whose end is not what it should be."""
 
-    def _check_rest(self, rest: list[BadSourceRow]) -> None:
+    def _check_rest(self, rest: list[BadSourceRow]) -> None:  # noqa: B027 - optional hook
         """The bad rows after the last good one: a chance to refuse the file instead."""
 
     # -- reading ----------------------------------------------------------------------------
