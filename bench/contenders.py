@@ -78,5 +78,13 @@ CONTENDERS: tuple[Contender, ...] = (
 )
 
 
+#: the upsert benchmark's reference: the engine's upsert as an expert writes it by hand
+RAW_UPSERT: tuple[Contender, ...] = (
+    Contender(
+        "raw: ADBC COPY to temp + MERGE", "postgresql", "adbc_merge", role="raw", requires=("adbc_driver_postgresql",)
+    ),
+)
+
+
 def for_engine(engine: str, role: str | None = None) -> list[Contender]:
     return [c for c in CONTENDERS if c.engine == engine and (role is None or c.role == role)]

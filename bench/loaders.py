@@ -93,6 +93,28 @@ def adbc_ingest(file: str, url: str, table: str) -> None:
         conn.commit()
 
 
+def adbc_merge(file: str, url: str, table: str) -> None:
+    """PostgreSQL upsert as an expert writes it by hand: ADBC binary COPY into a temporary
+    table, ANALYZE it, one MERGE in key order on the first column (the primary key)."""
+    import adbc_driver_postgresql.dbapi
+
+    data = read_table(file)
+    names = [f'"{n}"' for n in data.schema.names]
+    key, rest = names[0], names[1:]
+    sets = ", ".join(f"{n} = s.{n}" for n in rest)
+    values = ", ".join(f"s.{n}" for n in names)
+    with adbc_driver_postgresql.dbapi.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SET work_mem = '256MB'")
+        cur.adbc_ingest("raw_stage", data, mode="create", temporary=True)
+        cur.execute("ANALYZE raw_stage")
+        cur.execute(
+            f'MERGE INTO "{table}" t USING (SELECT * FROM raw_stage ORDER BY {key}) s ON t.{key} = s.{key} '
+            f"WHEN MATCHED THEN UPDATE SET {sets} "
+            f"WHEN NOT MATCHED THEN INSERT ({', '.join(names)}) VALUES ({values})"
+        )
+        conn.commit()
+
+
 def mysql_load_data(file: str, url: str, table: str) -> None:
     """LOAD DATA LOCAL INFILE of a CSV; a .parquet FILE is written to CSV first (timed)."""
     import pymysql
@@ -247,6 +269,7 @@ LOADERS: dict[str, Callable[[str, str, str], None]] = {
     f.__name__: f
     for f in (
         adbc_ingest,
+        adbc_merge,
         mysql_load_data,
         duckdb_read_parquet,
         duckdb_arrow_scan,

@@ -90,27 +90,50 @@ def append_table(results: Sequence[Result]) -> str:
 
 
 def upsert_table(by_engine: dict[str, list[Result]]) -> str:
+    """Per engine: laden's upsert against laden's append; where measured, the hand-written raw
+    upsert against the raw append, and laden's upsert against the raw one."""
     rows = []
-    for engine, (append, upsert) in by_engine.items():
-        a, u = append.rows_per_second, upsert.rows_per_second
-        note = (
-            upsert.note
-            if upsert.ok and append.ok
-            else "; ".join(f"{r.name} {r.status}: {r.reason}" for r in (append, upsert) if not r.ok)
-        )
+    for engine, results in by_engine.items():
+        found = {r.role: r for r in results}
+        append, upsert = found["append"], found["upsert"]
+        raw_append, raw_upsert = found.get("raw append"), found.get("raw upsert")
+
+        def ratio(num: Result | None, den: Result | None) -> str:
+            n, d = (num.rows_per_second if num else None), (den.rows_per_second if den else None)
+            return _fmt(n / d if n and d else None, ".2f")
+
+        failed = [r for r in results if not r.ok]
+        note = "; ".join(f"{r.name} {r.status}: {r.reason}" for r in failed) if failed else upsert.note
+        if raw_upsert is not None and not failed:
+            note += f"; {raw_append.note if raw_append else ''} / {raw_upsert.note}"
         rows.append(
             [
                 engine,
                 f"{upsert.rows:,}",
-                _fmt(a, ",.0f"),
+                _fmt(append.median_seconds, ".2f"),
                 _fmt(upsert.median_seconds, ".2f"),
-                _fmt(u, ",.0f"),
-                _fmt(u / a if a and u else None, ".2f"),
+                ratio(upsert, append),
+                _fmt(raw_append.median_seconds if raw_append else None, ".2f"),
+                _fmt(raw_upsert.median_seconds if raw_upsert else None, ".2f"),
+                ratio(raw_upsert, raw_append),
+                ratio(upsert, raw_upsert),
                 note,
             ]
         )
     return markdown_table(
-        ["engine", "rows", "append rows/s", "upsert s", "upsert rows/s", "upsert/append", "note"], rows
+        [
+            "engine",
+            "rows",
+            "laden append s",
+            "laden upsert s",
+            "upsert/append",
+            "raw append s",
+            "raw upsert s",
+            "raw upsert/append",
+            "laden/raw upsert",
+            "note",
+        ],
+        rows,
     )
 
 

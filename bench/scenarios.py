@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import data
-from bench.contenders import Contender, for_engine
+from bench.contenders import RAW_UPSERT, Contender, for_engine
 from bench.runner import Job, Result, Runner, run_process
 from bench.targets import Target
 
@@ -55,26 +55,65 @@ def _prefill(runner: Runner, target: Target, cache: Path, rows: int) -> Callable
 
 
 def upsert_jobs(runner: Runner, target: Target, cache: Path, rows: int) -> list[Job]:
-    """laden append into the empty table vs laden upsert of half-new rows into a full one."""
+    """laden append into the empty table vs laden upsert of half-new rows into a full one; where
+    the engine has a hand-written raw upsert (RAW_UPSERT), the raw append and it beside them."""
     laden = for_engine(target.engine, "laden")[0]
-    append = laden.command(data.dataset(cache, rows), target.url)
-    upsert = laden.command(data.upsert_dataset(cache, rows), target.url, "--strategy", "upsert")
+    source, changes = data.dataset(cache, rows), data.upsert_dataset(cache, rows)
     final = data.upsert_final_rows(rows)
     note = f"into {rows:,} rows; half new keys -> {final:,}"
-    return [
-        Job("laden append", target.engine, "append", rows, append, target.reset, target.count, rows),
+    prefill = _prefill(runner, target, cache, rows)
+    jobs = [
+        Job(
+            "laden append",
+            target.engine,
+            "append",
+            rows,
+            laden.command(source, target.url),
+            target.reset,
+            target.count,
+            rows,
+        ),
         Job(
             "laden upsert",
             target.engine,
             "upsert",
             rows,
-            upsert,
-            _prefill(runner, target, cache, rows),
+            laden.command(changes, target.url, "--strategy", "upsert"),
+            prefill,
             target.count,
             final,
             note,
         ),
     ]
+    for raw in (c for c in RAW_UPSERT if c.engine == target.engine and c.missing() is None):
+        append = for_engine(target.engine, "raw")[0]
+        jobs.append(
+            Job(
+                "raw append",
+                target.engine,
+                "raw append",
+                rows,
+                append.command(source, target.url),
+                target.reset,
+                target.count,
+                rows,
+                append.name,
+            )
+        )
+        jobs.append(
+            Job(
+                "raw upsert",
+                target.engine,
+                "raw upsert",
+                rows,
+                raw.command(changes, target.url),
+                prefill,
+                target.count,
+                final,
+                raw.name,
+            )
+        )
+    return jobs
 
 
 MEMORY_ENGINES = ("sqlite", "postgresql")

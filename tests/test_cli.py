@@ -204,3 +204,11 @@ def test_sigterm_cancels_rolls_back_and_reports(sqlite_url: str, make_db: Any, t
     assert report["targets"][0]["tables"][0]["status"] == "cancelled"
     assert "cancelling" in err
     assert db.count("big") == 0
+
+
+def test_start_up_imports_no_pandas() -> None:
+    # pandas costs ~0.2 s at every start (pyarrow.dataset, or Arrow arrays built at import time,
+    # pull it in): the command line and the library must not import it before they need it
+    code = "import sys, laden, laden.cli; print(sorted(m for m in ('pandas', 'pyarrow.dataset') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"

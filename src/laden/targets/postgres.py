@@ -16,7 +16,7 @@ from laden.errors import ConnectError, MissingDriverError
 from laden.plan import Capabilities, CycleMethod, NameLimit
 from laden.schema import Column, ForeignKey, Table, TypeKind
 from laden.targets.base import DataError, SqlBackend
-from laden.urls import Engine
+from laden.urls import DatabaseURL, Engine
 
 if TYPE_CHECKING:
     import psycopg
@@ -54,6 +54,11 @@ class PostgresBackend(SqlBackend):
     bulk_path = "COPY FROM STDIN (binary)"
 
     conn: psycopg.Connection[Any]
+
+    def __init__(self, url: DatabaseURL, name: str | None = None, namespace: str | None = None) -> None:
+        super().__init__(url, name, namespace)
+        #: table -> whether its rows lie in the order of its first upsert key (see merge)
+        self._key_order: dict[str, bool] = {}
 
     def connect(self) -> None:
         try:
@@ -141,8 +146,37 @@ class PostgresBackend(SqlBackend):
 
     def staged(self, staging: str) -> None:
         # temporary tables get no autovacuum statistics: without them the planner takes a 1M-row
-        # stage for 3,000 rows and merges by an index probe per row (5.6 s instead of 3.9 s)
+        # stage for 3,000 rows and merges by an index probe per row (5.6 s instead of 3.9 s). Its
+        # size and the keys' distinctness are all the merge's plan needs: a 300-row sample
+        # (statistics target 1) finds them in milliseconds instead of 0.12 s for 30,000 rows
+        self.execute("SET LOCAL default_statistics_target = 1")
         self.execute(f"ANALYZE {staging}")
+        self.execute("RESET default_statistics_target")
+
+    def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], where: str) -> int:
+        """As the base, but on a table stored in key order (serial ids, times) as a merge join:
+        the sorted stage and the primary key's index are then walked side by side, the table's
+        pages in order. The planner's default, a hash of every key of the table probed in
+        random memory order, is ~0.5 s slower for 1M rows; on a table not in key order (random
+        UUIDs) the index walk would jump around the table, so there the planner chooses."""
+        sql = self.merge_sql(table, staging, columns, keys, where)
+        if not self._in_key_order(table, keys[0]):
+            return self.execute(sql)
+        self.execute("SET LOCAL enable_hashjoin = off")
+        merged = self.execute(sql)
+        self.execute("RESET enable_hashjoin")  # on failure the savepoint's rollback restores it
+        return merged
+
+    def _in_key_order(self, table: Table, column: str) -> bool:
+        """The table's rows lie in ``column``'s order, as its statistics see it (no statistics: no)."""
+        if table.name not in self._key_order:
+            found = self.query(
+                "SELECT abs(correlation) FROM pg_stats WHERE schemaname = COALESCE(%s, current_schema()) "
+                "AND tablename = %s AND attname = %s ORDER BY inherited LIMIT 1",
+                [self.namespace, table.name, column],
+            )
+            self._key_order[table.name] = bool(found) and found[0][0] is not None and found[0][0] >= 0.9
+        return self._key_order[table.name]
 
     def begin(self) -> None:
         super().begin()
