@@ -19,8 +19,9 @@ generation is planned, with every other problem of the schema.
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,21 +209,17 @@ def _values(reader: Reader, path: tuple[str, ...], raw: Any) -> Values | None:
 
 
 def _share(reader: Reader, path: tuple[str, ...], raw: Any) -> float | None:
-    if raw is None:
-        return None
-    try:
-        if isinstance(raw, bool):
-            raise ValueError
-        number = float(reader.substitute(raw, path))
-    except (TypeError, ValueError):
-        number = -1.0
-    if not 0.0 <= number <= 1.0:
-        reader.problem(path, f"expected a share between 0 and 1, got {raw!r}")
-        return None
-    return number
+    return _number(reader, path, raw, lambda n: 0.0 <= n <= 1.0, "a share between 0 and 1")
 
 
 def _positive(reader: Reader, path: tuple[str, ...], raw: Any) -> float | None:
+    return _number(reader, path, raw, lambda n: n > 0, "a positive number")
+
+
+def _number(
+    reader: Reader, path: tuple[str, ...], raw: Any, accept: Callable[[float], bool], expected: str
+) -> float | None:
+    """``raw`` as a number ``accept`` takes; None (and a problem reported) when it is not."""
     if raw is None:
         return None
     try:
@@ -230,8 +227,8 @@ def _positive(reader: Reader, path: tuple[str, ...], raw: Any) -> float | None:
             raise ValueError
         number = float(reader.substitute(raw, path))
     except (TypeError, ValueError):
-        number = 0.0
-    if not number > 0:
-        reader.problem(path, f"expected a positive number, got {raw!r}")
+        number = math.nan
+    if not accept(number):
+        reader.problem(path, f"expected {expected}, got {raw!r}")
         return None
     return number
