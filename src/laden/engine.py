@@ -21,10 +21,11 @@ back; temporary tables vanish with the session.
 from __future__ import annotations
 
 import contextlib
+import functools
 import queue
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -442,7 +443,8 @@ class TargetLoad:
             self.backend.write(target, columns, chunk.data.slice(lo, hi - lo), chunk.payload if whole else None)
 
         def bad(i: int, err: DataError) -> None:
-            self._bad_row(st, int(chunk.rows[i]), err.column, str(err), chunk.source.slice(i, 1))
+            column = self._blame(st, err, lambda: _row_values(chunk.data.slice(i, 1)))
+            self._bad_row(st, int(chunk.rows[i]), column, str(err), chunk.source.slice(i, 1))
 
         self._bisect(0, len(chunk), attempt, bad)
 
@@ -539,9 +541,16 @@ class TargetLoad:
                 continue
 
             def bad_row(row: int, err: DataError) -> None:
-                self._reject_staged(st, [(row, err.column, str(err))])
+                staged = functools.partial(self.backend.staged_row, st.staging or "", st.plan.target_columns, row)
+                self._reject_staged(st, [(row, self._blame(st, err, staged), str(err))])
 
             self._bisect(lo, hi, lambda a, b, extra=extra: statement(self.backend.row_range(a, b) + extra), bad_row)  # type: ignore[misc]
+
+    def _blame(self, st: TableState, err: DataError, row: Callable[[], Mapping[str, Any]]) -> str | None:
+        """The column of a one-row refusal: the database's word, else what the backend can tell."""
+        if err.column is not None:
+            return err.column
+        return self.backend.blame(st.plan.table, str(err), row())
 
     def _reject_staged(self, st: TableState, bad: Sequence[tuple[int, str | None, str]]) -> None:
         staging = st.staging or ""

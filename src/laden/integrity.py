@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from laden.reflect import RowCounts
-from laden.schema import ForeignKey, Table
 from laden.targets import backend_for
-from laden.targets.base import SqlBackend
 
 
 @dataclass(frozen=True)
@@ -67,16 +65,8 @@ def check_integrity(target: str, tables: Sequence[str] | None = None) -> Integri
             report.row_counts[t.name] = t.row_count or 0
             for fk in t.foreign_keys:
                 if fk.ref_table in names:
-                    report.orphans.append(Orphans(t.name, fk.describe(t.name), _orphans(backend, t, fk)))
+                    count, _ = backend.orphans(t, fk, limit=0)
+                    report.orphans.append(Orphans(t.name, fk.describe(t.name), count))
         return report
     finally:
         backend.close()
-
-
-def _orphans(backend: SqlBackend, table: Table, fk: ForeignKey) -> int:
-    q = backend.quote
-    child, parent = backend.qualified(table.name), backend.qualified(fk.ref_table)
-    set_ = " AND ".join(f"c.{q(c)} IS NOT NULL" for c in fk.columns)
-    match = " AND ".join(f"p.{q(r)} = c.{q(c)}" for c, r in zip(fk.columns, fk.ref_columns, strict=True))
-    sql = f"SELECT count(*) FROM {child} c WHERE {set_} AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE {match})"
-    return int(backend.query(sql)[0][0])

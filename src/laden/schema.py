@@ -127,6 +127,13 @@ class Table:
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
+    def key_named(self, name: str) -> tuple[str, ...]:
+        """The columns of the unique key or index called ``name`` (MySQL calls the PK ``PRIMARY``); () if none."""
+        if name == "PRIMARY" and self.primary_key:
+            return self.primary_key
+        named = [(u.name, u.columns) for u in self.unique_constraints] + [(i.name, i.columns) for i in self.indexes]
+        return next((cols for n, cols in named if n == name), ())
+
     def unique_keys(self) -> tuple[tuple[str, ...], ...]:
         """Every column set the database guarantees unique: PK, unique constraints, unique indexes."""
         keys: list[tuple[str, ...]] = []

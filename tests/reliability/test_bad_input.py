@@ -327,7 +327,7 @@ def truncated(value: str, sql: str, arrow: str) -> str:
     return f"cannot convert {value} to {sql} (Float value {shown} was truncated converting to {arrow})"
 
 
-def unique(engine: str, table: str, column: str, value: str, constraint: str) -> tuple[str | None, str]:
+def unique(engine: str, table: str, column: str, value: str, constraint: str) -> tuple[str, str]:
     """(column, reason) for a key that is already taken."""
     if engine == "sqlite":
         return column, f"UNIQUE constraint failed: {table}.{column}"
@@ -338,12 +338,12 @@ def unique(engine: str, table: str, column: str, value: str, constraint: str) ->
             f'duplicate key value violates unique constraint "{constraint}" (Key ({column})=({value}) already exists.)'
         )
     key = "PRIMARY" if constraint.endswith("pkey") else column
-    return None, f"Duplicate entry '{value}' for key '{key}' (Warning 1062)"
+    return column, f"Duplicate entry '{value}' for key '{key}' (Warning 1062)"
 
 
-def orphan(engine: str, value: int, database: str) -> tuple[str | None, str]:
+def orphan(engine: str, value: int, database: str) -> tuple[str, str]:
     if engine == "sqlite":
-        return None, "FOREIGN KEY constraint failed"
+        return "customer_id", "FOREIGN KEY constraint failed"
     if engine == "duckdb":
         return "customer_id", "no row in 'customers' for orders(customer_id) -> customers(id)"
     if engine == "postgresql":

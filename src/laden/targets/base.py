@@ -13,7 +13,7 @@ import enum
 import itertools
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -49,6 +49,9 @@ _COLUMN_IN_MESSAGE = (
     re.compile(r"line \d+, column ([^:\s]+):"),
     re.compile(r"[Cc]olumn '([^']+)'"),
 )
+
+#: MySQL / MariaDB name the key, not its columns: "Duplicate entry 'x' for key 'name'" ('table.name' in MySQL 8)
+_KEY_IN_MESSAGE = re.compile(r"for key '(?:[^'.]+\.)?([^']+)'")
 
 
 class DataError(Exception):
@@ -396,7 +399,7 @@ class SqlBackend(ABC):
         ...
 
     def orphans(self, table: Table, fk: ForeignKey, limit: int = 5) -> tuple[int, list[tuple[Any, ...]]]:
-        """Rows of ``table`` whose non-NULL ``fk`` columns find no parent: (count, a few key values)."""
+        """Rows of ``table`` whose non-NULL ``fk`` columns find no parent: (count, up to ``limit`` key values)."""
         c = self.qualified(table.name)
         p = self.qualified(fk.ref_table)
         on = " AND ".join(
@@ -407,10 +410,30 @@ class SqlBackend(ABC):
         count = int(self.query(f"SELECT COUNT(*) FROM {c} c WHERE {where}")[0][0])
         sample = (
             self.query(f"SELECT {self.cols(fk.columns, 'c.')} FROM {c} c WHERE {where} LIMIT {int(limit)}")
-            if count
+            if count and limit
             else []
         )
         return count, sample
+
+    def blame(self, table: Table, message: str, row: Mapping[str, Any]) -> str | None:
+        """The column a refusal of one ``row`` is about when ``message`` names none: the columns of
+        the key it names (MySQL), or of the foreign key whose parent row is missing (SQLite says
+        only "FOREIGN KEY constraint failed"). None when that cannot be told."""
+        named = _KEY_IN_MESSAGE.search(message)
+        if named:
+            return next(iter(table.key_named(named.group(1))), None)
+        if "foreign key" not in message.lower():
+            return None
+        for fk in table.foreign_keys:
+            values = [row.get(c) for c in fk.columns]
+            if any(v is None for v in values):
+                continue  # MATCH SIMPLE: a NULL exempts the row
+            where = " AND ".join(f"{self.quote(rc)} = {self.placeholder}" for rc in fk.ref_columns)
+            columns = [table.column(c) for c in fk.columns]
+            params = [self.bound(v, col) if col else v for v, col in zip(values, columns, strict=True)]
+            if not self.query(f"SELECT 1 FROM {self.qualified(fk.ref_table)} WHERE {where} LIMIT 1", params):
+                return fk.columns[0]
+        return None
 
     # -- bad rows found before writing (Isolation.PRECHECK backends) ---------------------------
     def checked_write(
