@@ -37,6 +37,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rows", type=int, default=1_000_000, help="rows in the table (default 1,000,000)")
     p.add_argument("--peer-rows", type=int, default=200_000, help="rows for the slow peers (default 200,000)")
     p.add_argument("--repeat", type=int, default=3, help="timed runs per contender (default 3)")
+    p.add_argument(
+        "--headline",
+        action="store_true",
+        help="append: laden and the raw bulk paths only, no peers (cheap enough for many --repeat)",
+    )
     p.add_argument("--upsert", action="store_true", help="run the upsert benchmark (instead of append)")
     p.add_argument("--memory", action="store_true", help="run the memory benchmark (instead of append)")
     p.add_argument("--append", action="store_true", help="run the append benchmark too with --upsert/--memory")
@@ -89,7 +94,8 @@ def run_benchmarks(args: argparse.Namespace, targets: dict[str, Target], runner:
     if args.append:
         payload["append"] = {}
         for engine, target in targets.items():
-            jobs, unavailable = append_jobs(engine, target, cache, Sizes(args.rows, args.peer_rows))
+            sizes = Sizes(args.rows, args.peer_rows)
+            jobs, unavailable = append_jobs(engine, target, cache, sizes, peers=not args.headline)
             results = _ordered(engine, runner.measure(jobs, args.repeat) + unavailable)
             payload["append"][engine] = [r.as_dict() for r in results]
             emit(f"append, {engine}, {args.rows:,} rows, median of {args.repeat}", report.append_table(results))

@@ -22,11 +22,16 @@ def _source(contender: Contender, cache: Path, rows: int) -> Path:
     return data.dataset_csv(cache, rows) if contender.source == "csv" else data.dataset(cache, rows)
 
 
-def append_jobs(engine: str, target: Target, cache: Path, sizes: Sizes) -> tuple[list[Job], list[Result]]:
-    """One job per runnable contender on `engine`; the others as n/a results."""
+def append_jobs(
+    engine: str, target: Target, cache: Path, sizes: Sizes, *, peers: bool = True
+) -> tuple[list[Job], list[Result]]:
+    """One job per runnable contender on `engine` (laden and the raw paths only unless `peers`);
+    the others as n/a results."""
     jobs: list[Job] = []
     unavailable: list[Result] = []
     for c in for_engine(engine):
+        if not peers and c.role == "peer":
+            continue
         rows = min(sizes.peer_rows, sizes.rows) if c.small else sizes.rows
         note = f"on {rows:,} rows (--peer-rows)" if c.small and rows != sizes.rows else ""
         reason = c.missing()
