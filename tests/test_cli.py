@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+import pytest
 
 from helpers import create_shop, rows
 
@@ -212,3 +214,46 @@ def test_start_up_imports_no_pandas() -> None:
     code = "import sys, laden, laden.cli; print(sorted(m for m in ('pandas', 'pyarrow.dataset') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+_BULK_COLUMNS = "(id BIGINT PRIMARY KEY, n BIGINT, s VARCHAR(8), f DOUBLE PRECISION, ts {ts}, b BOOLEAN, d DATE)"
+BULK_DDL = {
+    "duckdb": "CREATE TABLE t " + _BULK_COLUMNS.format(ts="TIMESTAMP"),
+    "postgresql": "CREATE TABLE t " + _BULK_COLUMNS.format(ts="TIMESTAMP(6)"),
+    "mysql": "CREATE TABLE t " + _BULK_COLUMNS.format(ts="DATETIME(6)"),
+}
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgresql", "mysql"], indirect=True)
+def test_bulk_load_imports_no_pandas(engine: str, target_url: str, db: Any, tmp_path: Path) -> None:
+    # pyarrow imports pandas (~0.25 s) at its first conversion of a Python value into Arrow; the
+    # append paths into DuckDB, PostgreSQL and MariaDB convert none, NULLs and escapes included
+    # (SQLite's ADBC driver imports pandas itself)
+    db.script(BULK_DDL[engine])
+    ts = [dt.datetime(2026, 1, 2, 3, 4, 5, 6), None, dt.datetime(1999, 12, 31, 23, 59, 59)]
+    table = pa.table(
+        {
+            "id": pa.array([1, 2, 3], pa.int64()),
+            "n": pa.array([None, -(2**63), 2**63 - 1], pa.int64()),
+            "s": pa.array(["tab\there", None, "back\\n"], pa.string()),
+            "f": pa.array([1.5, None, -0.25], pa.float64()),
+            "ts": pa.array(ts, pa.timestamp("us")),
+            "b": pa.array([True, False, None], pa.bool_()),
+            "d": pa.array([dt.date(2026, 1, 2), None, dt.date(1970, 1, 1)], pa.date32()),
+        }
+    )
+    pq.write_table(table, tmp_path / "t.parquet")
+    code = (
+        "import sys; from laden.cli import main; "
+        f"rc = main(['load', {str(tmp_path / 't.parquet')!r}, '--to', {target_url!r}, '--json']); "
+        "print('pandas imported' if 'pandas' in sys.modules else 'no pandas', file=sys.stderr); sys.exit(rc)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "no pandas"
+    got = db.query("SELECT id, n, s, f, ts, b, d FROM t ORDER BY id")
+    assert [(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else bool(r[5]), r[6]) for r in got] == [
+        (1, None, "tab\there", 1.5, ts[0], True, dt.date(2026, 1, 2)),
+        (2, -(2**63), None, None, None, False, None),
+        (3, 2**63 - 1, "back\\n", -0.25, ts[2], None, dt.date(1970, 1, 1)),
+    ]

@@ -24,6 +24,28 @@ _SPECIAL = np.array([9, 10, 13, 92], dtype=np.uint8)
 Formatter = Callable[[pa.Array], pa.Array]
 
 
+def arrow_scalar(value: str | bytes) -> pa.Scalar:
+    """A string (``str``) or binary (``bytes``) Arrow scalar built from buffers. A kernel given a
+    Python value converts it, and pyarrow's first conversion imports pandas (~0.25 s of every
+    load): the bulk paths pass scalars made here instead."""
+    data = value.encode() if isinstance(value, str) else value
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int32))
+    kind = pa.string() if isinstance(value, str) else pa.binary()
+    return pa.Array.from_buffers(kind, 1, [None, offsets, pa.py_buffer(data)])[0]
+
+
+def valid_mask(a: pa.Array) -> np.ndarray | None:
+    """Which values are set (None: no NULLs), unpacked from the validity bitmap with numpy: Arrow's
+    ``to_numpy`` of a boolean array goes through its pandas conversion and imports pandas."""
+    if a.null_count == 0:
+        return None
+    bits = np.frombuffer(a.buffers()[0], np.uint8)
+    return np.unpackbits(bits, bitorder="little")[a.offset : a.offset + len(a)].astype(bool)
+
+
+_TAB, _NEWLINE, _NOTHING = arrow_scalar("\t"), arrow_scalar("\n"), arrow_scalar("")
+
+
 def hex_strings(a: pa.Array) -> pa.Array:
     """Binary -> lowercase hex string, vectorised through a 256-entry lookup table."""
     a = pc.cast(a, pa.binary())
@@ -71,9 +93,9 @@ def tab_separated(columns: Sequence[pa.Array], raw: Sequence[bool] | None = None
     ``raw[i]`` says column i was text in the source (strings, JSON): only those can hold a
     character that needs escaping; numbers, dates and hex never do.
     """
-    filled = [pc.fill_null(escape_text(c) if raw is None or raw[i] else c, null) for i, c in enumerate(columns)]
-    rows = pc.binary_join_element_wise(*filled, "\t") if len(filled) > 1 else filled[0]
-    lines = pc.binary_join_element_wise(rows, "", "\n")
+    texts = [escape_text(c) if raw is None or raw[i] else c for i, c in enumerate(columns)]
+    rows = pc.binary_join_element_wise(*texts, _TAB, null_handling="replace", null_replacement=null)
+    lines = pc.binary_join_element_wise(rows, _NOTHING, _NEWLINE)
     if isinstance(lines, pa.ChunkedArray):
         lines = lines.combine_chunks()
     return _data_buffer(lines)

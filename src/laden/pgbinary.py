@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from laden.encode import arrow_scalar, valid_mask
 from laden.schema import Column, TypeKind
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
@@ -51,13 +52,15 @@ def _fixed(values: np.ndarray, valid: np.ndarray | None) -> pa.Array:
     return pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
-def _valid(a: pa.Array) -> np.ndarray | None:
-    return None if a.null_count == 0 else np.asarray(pc.is_valid(a).to_numpy(zero_copy_only=False))
-
-
-def _numbers(a: pa.Array, dtype: str) -> pa.Array:
-    values = np.asarray(pc.fill_null(a, 0).to_numpy(zero_copy_only=False)).astype(dtype)
-    return _fixed(values.view(np.uint8).reshape(len(a), -1), _valid(a))
+def _numbers(a: pa.Array, dtype: str, minus: int = 0) -> pa.Array:
+    """A fixed-width numeric array as big-endian ``dtype`` values (less ``minus``), read from its
+    data buffer as it is: the slots of NULLs hold whatever is there, and ``_fixed`` drops them."""
+    native = np.dtype(dtype).newbyteorder("=")
+    data = a.buffers()[1]
+    values = np.frombuffer(data, native, len(a), a.offset * native.itemsize) if len(a) else np.empty(0, native)
+    if minus:
+        values = values - minus
+    return _fixed(values.astype(dtype).view(np.uint8).reshape(len(a), -1), valid_mask(a))
 
 
 def _bool(a: pa.Array, _: Column) -> pa.Array:
@@ -73,31 +76,35 @@ def _float(a: pa.Array, _: Column) -> pa.Array:
 
 
 def _date(a: pa.Array, _: Column) -> pa.Array:
-    days = pc.subtract(pc.cast(a, pa.int32()), _PG_EPOCH_DAYS)
-    return _numbers(days, ">i4")
+    return _numbers(pc.cast(a, pa.int32()), ">i4", minus=_PG_EPOCH_DAYS)
 
 
 def _timestamp(a: pa.Array, _: Column) -> pa.Array:
-    us = pc.subtract(pc.cast(a, pa.int64()), _PG_EPOCH_US)
-    return _numbers(us, ">i8")
+    return _numbers(pc.cast(a, pa.int64()), ">i8", minus=_PG_EPOCH_US)
 
 
 def _time(a: pa.Array, _: Column) -> pa.Array:
     return _numbers(pc.cast(a, pa.int64()), ">i8")
 
 
+_EMPTY = arrow_scalar(b"")
+
+
 def _length_prefixed(data: pa.Array, extra: bytes = b"") -> pa.Array:
     """``length + extra + value`` for a variable-width binary column; NULL is length -1 alone."""
-    lengths = np.asarray(pc.fill_null(pc.binary_length(data), 0).to_numpy(zero_copy_only=False)).astype(">i4")
+    n = len(data)
+    offsets = np.frombuffer(data.buffers()[1], np.int32, n + 1, data.offset * 4) if n else np.zeros(1, np.int32)
+    lengths = np.diff(offsets).astype(">i4")
     lengths += len(extra)
-    if data.null_count:
-        lengths[~np.asarray(pc.is_valid(data).to_numpy(zero_copy_only=False))] = -1
-    heads = pa.FixedSizeBinaryArray.from_buffers(pa.binary(4), len(data), [None, pa.py_buffer(lengths.view(np.uint8))])
+    valid = valid_mask(data)
+    if valid is not None:
+        lengths[~valid] = -1
+    heads = pa.FixedSizeBinaryArray.from_buffers(pa.binary(4), n, [None, pa.py_buffer(lengths.view(np.uint8))])
     parts = [heads.cast(pa.binary())]
     if extra:
-        parts.append(pc.if_else(pc.is_valid(data), pa.scalar(extra, pa.binary()), pa.scalar(b"", pa.binary())))
-    parts.append(pc.fill_null(data, b""))
-    return pc.binary_join_element_wise(*parts, pa.scalar(b"", pa.binary()))
+        parts.append(pc.if_else(pc.is_valid(data), arrow_scalar(extra), _EMPTY))
+    parts.append(data)
+    return pc.binary_join_element_wise(*parts, _EMPTY, null_handling="replace", null_replacement="")
 
 
 def _text(a: pa.Array, col: Column) -> pa.Array:
@@ -115,7 +122,7 @@ def _uuid(a: pa.Array, _: Column) -> pa.Array:
     hexed = pc.cast(pc.replace_substring(pc.fill_null(a, "00000000000000000000000000000000"), "-", ""), pa.binary())
     raw = np.frombuffer(hexed.buffers()[2], dtype=np.uint8)[: 32 * len(a)].reshape(len(a), 16, 2)
     values = (_UNHEX[raw[:, :, 0]] << 4) | _UNHEX[raw[:, :, 1]]
-    return _fixed(values, _valid(a))
+    return _fixed(values, valid_mask(a))
 
 
 def _numeric(a: pa.Array, col: Column) -> pa.Array | None:
@@ -151,7 +158,7 @@ def _numeric(a: pa.Array, col: Column) -> pa.Array | None:
     head[:, 3] = s
     body = np.stack(digits, axis=1).astype(">i2") if digits else np.empty((n, 0), dtype=">i2")
     values = np.concatenate([head, body], axis=1).astype(">i2")  # concatenate would go native-endian
-    return _fixed(np.ascontiguousarray(values).view(np.uint8).reshape(n, -1), _valid(a))
+    return _fixed(np.ascontiguousarray(values).view(np.uint8).reshape(n, -1), valid_mask(a))
 
 
 def _encoder(t: pa.DataType, col: Column) -> Callable[[pa.Array, Column], pa.Array | None] | None:
@@ -188,7 +195,7 @@ def encode(batch: pa.RecordBatch, columns: Sequence[Column]) -> pa.Buffer | None
         if out is None:
             return None
         fields.append(out)
-    count = pa.scalar(np.array([len(fields)], dtype=">i2").tobytes(), pa.binary())
-    rows = pc.binary_join_element_wise(count, *fields, pa.scalar(b"", pa.binary()))
+    count = arrow_scalar(np.array([len(fields)], dtype=">i2").tobytes())
+    rows = pc.binary_join_element_wise(count, *fields, _EMPTY)
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1)
     return rows.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))

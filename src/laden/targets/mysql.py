@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from laden.casting import BadValue
 from laden.drivers import connect_mysql
-from laden.encode import hex_strings, join_rows, rows_as_tuples, sql_literals, tab_separated
+from laden.encode import arrow_scalar, hex_strings, join_rows, rows_as_tuples, sql_literals, tab_separated
 from laden.errors import ConnectError, MissingDriverError
 from laden.plan import Capabilities, CycleMethod, NameLimit
 from laden.schema import Column, ForeignKey, Table
@@ -53,12 +53,13 @@ _DATA_ERRORS = {
 }
 _LOCAL_REFUSED = {1148, 2068, 3948, 4166}
 _STATEMENT_BYTES = 4 * 1024 * 1024
+_ONE, _ZERO = arrow_scalar("1"), arrow_scalar("0")
 
 
 def mysql_text(arr: pa.Array) -> pa.Array:
     t = arr.type
     if pa.types.is_boolean(t):
-        return pc.if_else(arr, "1", "0")
+        return pc.if_else(arr, _ONE, _ZERO)
     if pa.types.is_binary(t):
         return hex_strings(arr)
     if pa.types.is_timestamp(t) and t.tz is not None:
@@ -130,7 +131,7 @@ class MySQLBackend(SqlBackend):
     def refuse(self, columns: Sequence[Column], batch: pa.RecordBatch) -> list[BadValue]:
         found: list[BadValue] = []
         for arr, col in zip(batch.columns, columns, strict=True):
-            if pa.types.is_floating(arr.type):
+            if pa.types.is_floating(arr.type) and pc.all(pc.is_finite(arr)).as_py() is False:
                 finite = pc.fill_null(pc.is_finite(arr), True)
                 for i in np.flatnonzero(~np.asarray(finite.to_numpy(zero_copy_only=False))):
                     found.append(BadValue(int(i), col.name, f"MySQL cannot store {arr[int(i)].as_py()} in {col.type}"))

@@ -66,19 +66,20 @@ def sqlite_values(arr: pa.Array) -> pa.Array:
 
 
 def _refused(arr: pa.Array, col: Column) -> tuple[pa.Array, str] | None:
+    """(a mask of the values SQLite would not keep, NULL where the value is NULL; the reason)"""
     t, aff = arr.type, affinity(col.type)
     if pa.types.is_floating(t):
-        return pc.fill_null(pc.is_nan(arr), False), "SQLite cannot store NaN (it would become NULL)"
+        return pc.is_nan(arr), "SQLite cannot store NaN (it would become NULL)"
     if pa.types.is_decimal(t) and aff in ("INTEGER", "REAL", "NUMERIC"):
         digits = significant_digits(arr)
         return (
-            pc.fill_null(pc.greater(digits, _SIGNIFICANT), False),
+            pc.greater(digits, _SIGNIFICANT),
             f"SQLite keeps {_SIGNIFICANT} significant digits in a {col.type} column (it stores a float); "
             "declare the column TEXT to keep decimals exact",
         )
     if pa.types.is_string(t) and aff != "TEXT" and col.kind in (TypeKind.STRING, TypeKind.UUID, TypeKind.OTHER):
         return (
-            pc.fill_null(pc.match_substring_regex(arr, _NUMBER), False),
+            pc.match_substring_regex(arr, _NUMBER),
             f"SQLite's {aff} affinity of {col.type!r} would store this text as a number; declare the column TEXT",
         )
     return None
@@ -138,8 +139,8 @@ class SQLiteBackend(SqlBackend):
         found: list[BadValue] = []
         for arr, col in zip(batch.columns, columns, strict=True):
             refused = _refused(arr, col)
-            if refused is not None and pc.any(refused[0]).as_py():
-                mask, why = refused
+            if refused is not None and pc.any(refused[0]).as_py():  # NULLs skipped: no mask filled unless needed
+                mask, why = pc.fill_null(refused[0], False), refused[1]
                 found.extend(
                     BadValue(int(i), col.name, why) for i in np.flatnonzero(mask.to_numpy(zero_copy_only=False))
                 )
