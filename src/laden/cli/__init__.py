@@ -12,7 +12,6 @@ import traceback
 from collections.abc import Sequence
 from typing import TextIO
 
-from laden.cli.backfill import backfill
 from laden.cli.commands import COMMANDS, EXIT_FAILED, EXIT_OK, EXIT_USAGE, Context
 from laden.cli.parser import build_parser
 from laden.cli.runs import runs
@@ -22,13 +21,19 @@ from laden.urls import mask_url
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
 
 
+def _backfill(ctx: Context) -> int:
+    from laden.cli.backfill import backfill  # ~0.05 s of imports no other command needs
+
+    return backfill(ctx)
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
     ctx = Context(args, out, err)
     try:
-        return {**COMMANDS, "runs": runs, "backfill": backfill}[args.command](ctx)
+        return {**COMMANDS, "runs": runs, "backfill": _backfill}[args.command](ctx)
     except (UsageError, SourceError, SchemaMismatchError, UnsupportedError) as exc:
         _error(ctx, exc)
         return EXIT_USAGE
