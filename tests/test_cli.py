@@ -224,11 +224,23 @@ BULK_DDL = {
 }
 
 
+def load_in_process_without_pandas(*args: str) -> None:
+    """``laden load ARGS`` in a fresh interpreter; asserts it succeeded and never imported pandas."""
+    code = (
+        "import sys; from laden.cli import main; "
+        f"rc = main(['load', *{list(args)!r}, '--json']); "
+        "print('pandas imported' if 'pandas' in sys.modules else 'no pandas', file=sys.stderr); sys.exit(rc)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "no pandas"
+
+
 @pytest.mark.parametrize("engine", ["duckdb", "postgresql", "mysql"], indirect=True)
 def test_bulk_load_imports_no_pandas(engine: str, target_url: str, db: Any, tmp_path: Path) -> None:
     # pyarrow imports pandas (~0.25 s) at its first conversion of a Python value into Arrow; the
-    # append paths into DuckDB, PostgreSQL and MariaDB convert none, NULLs and escapes included
-    # (SQLite's ADBC driver imports pandas itself)
+    # append and upsert paths into DuckDB, PostgreSQL and MariaDB convert none, NULLs and escapes
+    # included (SQLite's ADBC driver imports pandas itself)
     db.script(BULK_DDL[engine])
     ts = [dt.datetime(2026, 1, 2, 3, 4, 5, 6), None, dt.datetime(1999, 12, 31, 23, 59, 59)]
     table = pa.table(
@@ -243,17 +255,16 @@ def test_bulk_load_imports_no_pandas(engine: str, target_url: str, db: Any, tmp_
         }
     )
     pq.write_table(table, tmp_path / "t.parquet")
-    code = (
-        "import sys; from laden.cli import main; "
-        f"rc = main(['load', {str(tmp_path / 't.parquet')!r}, '--to', {target_url!r}, '--json']); "
-        "print('pandas imported' if 'pandas' in sys.modules else 'no pandas', file=sys.stderr); sys.exit(rc)"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stderr.strip().splitlines()[-1] == "no pandas"
+    load_in_process_without_pandas(str(tmp_path / "t.parquet"), "--to", target_url)
+    # upsert: row 3 changes, row 4 is new
+    change = pa.table({"id": [3, 4], "n": pa.array([None, 7], pa.int64())})
+    pq.write_table(change, tmp_path / "u.parquet")
+    upsert = ("--table", "t", "--strategy", "upsert")
+    load_in_process_without_pandas(str(tmp_path / "u.parquet"), "--to", target_url, *upsert)
     got = db.query("SELECT id, n, s, f, ts, b, d FROM t ORDER BY id")
     assert [(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else bool(r[5]), r[6]) for r in got] == [
         (1, None, "tab\there", 1.5, ts[0], True, dt.date(2026, 1, 2)),
         (2, -(2**63), None, None, None, False, None),
-        (3, 2**63 - 1, "back\\n", -0.25, ts[2], None, dt.date(1970, 1, 1)),
+        (3, None, "back\\n", -0.25, ts[2], None, dt.date(1970, 1, 1)),
+        (4, 7, None, None, None, None, None),
     ]

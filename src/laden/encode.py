@@ -34,6 +34,13 @@ def arrow_scalar(value: str | bytes) -> pa.Scalar:
     return pa.Array.from_buffers(kind, 1, [None, offsets, pa.py_buffer(data)])[0]
 
 
+def int64_array(values: np.ndarray) -> pa.Array:
+    """An int64 Arrow array over a numpy array (row numbers): ``pa.array`` would import pandas, see
+    :func:`arrow_scalar`."""
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
+
+
 def valid_mask(a: pa.Array) -> np.ndarray | None:
     """Which values are set (None: no NULLs), unpacked from the validity bitmap with numpy: Arrow's
     ``to_numpy`` of a boolean array goes through its pandas conversion and imports pandas."""

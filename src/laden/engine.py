@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from laden.casting import BadValue, cast_batch
+from laden.encode import int64_array
 from laden.errors import BadRowError, CancelledError, LadenError, SchemaMismatchError, TargetError
 from laden.graph import Cycle
 from laden.plan import CycleMethod, Finish, LoadOptions, LoadPlan, OnError, Strategy, TablePlan, build_plan
@@ -402,7 +403,7 @@ class TargetLoad:
             try:
                 for chunk in chunks:
                     if staged:
-                        chunk.data = chunk.data.add_column(0, ROW, pa.array(chunk.rows))
+                        chunk.data = chunk.data.add_column(0, ROW, int64_array(chunk.rows))
                     chunk.payload = self.backend.prepare(_sorted(chunk.data, order), columns)
                     if not put(chunk):
                         return

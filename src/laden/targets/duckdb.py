@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from laden.casting import BadValue
+from laden.encode import int64_array
 from laden.errors import ConnectError, MissingDriverError, UnsupportedError
 from laden.plan import Capabilities, CycleMethod, TablePlan
 from laden.schema import Column, ForeignKey, Schema, Table
@@ -111,7 +112,7 @@ class DuckDBBackend(SqlBackend):
     ) -> list[BadValue]:
         """Register the batch once, find the rows the table would refuse, insert the others."""
         view = self.quote(f"laden_batch_{next(_names)}")
-        data = pa.Table.from_batches([batch]).append_column(_IDX, pa.array(np.arange(batch.num_rows, dtype=np.int64)))
+        data = pa.Table.from_batches([batch]).append_column(_IDX, int64_array(np.arange(batch.num_rows)))
         self.conn.register(view[1:-1], data)
         try:
             bad = self._violations(table, view, _IDX, {c.name for c in columns}, check_keys=True)
