@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -216,7 +217,9 @@ def test_start_up_imports_no_pandas() -> None:
     assert out.stdout.strip() == "[]"
 
 
-_BULK_COLUMNS = "(id BIGINT PRIMARY KEY, n BIGINT, s VARCHAR(8), f DOUBLE PRECISION, ts {ts}, b BOOLEAN, d DATE)"
+_BULK_COLUMNS = (
+    "(id BIGINT PRIMARY KEY, n BIGINT, s VARCHAR(8), f DOUBLE PRECISION, ts {ts}, b BOOLEAN, d DATE, m DECIMAL(12, 2))"
+)
 BULK_DDL = {
     "duckdb": "CREATE TABLE t " + _BULK_COLUMNS.format(ts="TIMESTAMP"),
     "postgresql": "CREATE TABLE t " + _BULK_COLUMNS.format(ts="TIMESTAMP(6)"),
@@ -252,6 +255,7 @@ def test_bulk_load_imports_no_pandas(engine: str, target_url: str, db: Any, tmp_
             "ts": pa.array(ts, pa.timestamp("us")),
             "b": pa.array([True, False, None], pa.bool_()),
             "d": pa.array([dt.date(2026, 1, 2), None, dt.date(1970, 1, 1)], pa.date32()),
+            "m": pa.array([Decimal("12.34"), None, Decimal("-9999999999.99")], pa.decimal128(12, 2)),
         }
     )
     pq.write_table(table, tmp_path / "t.parquet")
@@ -261,10 +265,10 @@ def test_bulk_load_imports_no_pandas(engine: str, target_url: str, db: Any, tmp_
     pq.write_table(change, tmp_path / "u.parquet")
     upsert = ("--table", "t", "--strategy", "upsert")
     load_in_process_without_pandas(str(tmp_path / "u.parquet"), "--to", target_url, *upsert)
-    got = db.query("SELECT id, n, s, f, ts, b, d FROM t ORDER BY id")
-    assert [(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else bool(r[5]), r[6]) for r in got] == [
-        (1, None, "tab\there", 1.5, ts[0], True, dt.date(2026, 1, 2)),
-        (2, -(2**63), None, None, None, False, None),
-        (3, None, "back\\n", -0.25, ts[2], None, dt.date(1970, 1, 1)),
-        (4, 7, None, None, None, None, None),
+    got = db.query("SELECT id, n, s, f, ts, b, d, m FROM t ORDER BY id")
+    assert [(*r[:5], None if r[5] is None else bool(r[5]), *r[6:]) for r in got] == [
+        (1, None, "tab\there", 1.5, ts[0], True, dt.date(2026, 1, 2), Decimal("12.34")),
+        (2, -(2**63), None, None, None, False, None, None),
+        (3, None, "back\\n", -0.25, ts[2], None, dt.date(1970, 1, 1), Decimal("-9999999999.99")),
+        (4, 7, None, None, None, None, None, None),
     ]

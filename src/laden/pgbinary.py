@@ -118,8 +118,11 @@ def _bytea(a: pa.Array, _: Column) -> pa.Array:
     return _length_prefixed(a)
 
 
+_NIL_UUID = arrow_scalar("0" * 32)
+
+
 def _uuid(a: pa.Array, _: Column) -> pa.Array:
-    hexed = pc.cast(pc.replace_substring(pc.fill_null(a, "00000000000000000000000000000000"), "-", ""), pa.binary())
+    hexed = pc.cast(pc.replace_substring(pc.fill_null(a, _NIL_UUID), "-", ""), pa.binary())
     raw = np.frombuffer(hexed.buffers()[2], dtype=np.uint8)[: 32 * len(a)].reshape(len(a), 16, 2)
     values = (_UNHEX[raw[:, :, 0]] << 4) | _UNHEX[raw[:, :, 1]]
     return _fixed(values, valid_mask(a))
@@ -130,7 +133,7 @@ def _numeric(a: pa.Array, col: Column) -> pa.Array | None:
     p, s = a.type.precision, a.type.scale
     if p > 18 or s > 16:
         return None
-    filled = pc.fill_null(a, 0).cast(pa.decimal128(p, s))
+    filled = a.cast(pa.decimal128(p, s))  # the slots of NULLs hold whatever is there: _fixed drops them
     words = np.frombuffer(filled.buffers()[1], dtype=np.int64).reshape(-1, 2)
     v = words[filled.offset : filled.offset + len(a), 0].copy()  # p <= 18: the low word is the value
     neg = v < 0
