@@ -131,8 +131,11 @@ class MySQLBackend(SqlBackend):
     def refuse(self, columns: Sequence[Column], batch: pa.RecordBatch) -> list[BadValue]:
         found: list[BadValue] = []
         for arr, col in zip(batch.columns, columns, strict=True):
-            if pa.types.is_floating(arr.type) and pc.all(pc.is_finite(arr)).as_py() is False:
-                finite = pc.fill_null(pc.is_finite(arr), True)
+            if not pa.types.is_floating(arr.type):
+                continue
+            finite = pc.is_finite(arr)
+            if pc.all(finite).as_py() is False:  # NULLs skipped: the mask is filled only when needed
+                finite = pc.fill_null(finite, True)
                 for i in np.flatnonzero(~np.asarray(finite.to_numpy(zero_copy_only=False))):
                     found.append(BadValue(int(i), col.name, f"MySQL cannot store {arr[int(i)].as_py()} in {col.type}"))
         return found

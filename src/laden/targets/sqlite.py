@@ -139,11 +139,12 @@ class SQLiteBackend(SqlBackend):
         found: list[BadValue] = []
         for arr, col in zip(batch.columns, columns, strict=True):
             refused = _refused(arr, col)
-            if refused is not None and pc.any(refused[0]).as_py():  # NULLs skipped: no mask filled unless needed
-                mask, why = pc.fill_null(refused[0], False), refused[1]
-                found.extend(
-                    BadValue(int(i), col.name, why) for i in np.flatnonzero(mask.to_numpy(zero_copy_only=False))
-                )
+            if refused is None:
+                continue
+            mask, why = refused
+            if pc.any(mask).as_py():  # NULLs skipped: the mask is filled only when needed
+                rows = np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
+                found.extend(BadValue(int(i), col.name, why) for i in rows)
         return found
 
     def prepare(self, batch: pa.RecordBatch, columns: Sequence[Column]) -> object:
