@@ -91,3 +91,82 @@ def test_upsert_in_key_order_fails_naming_the_repeated_key(postgres_url: str, ma
         f"duplicate key (id=9): the same key is in row {first}. Nothing was committed"
     )
     assert sorted(db.query("SELECT * FROM k")) == before
+
+
+def test_upsert_leaves_rows_given_as_they_are_alone(postgres_url: str, make_db: Any) -> None:
+    """A row the source repeats byte for byte keeps its row version (no rewrite, no new index
+    entry); any difference, even one `=` does not see (1.0 vs 1.00, -0.0 vs 0.0, json spacing,
+    NULL vs a value), rewrites it."""
+    db = make_db(postgres_url)
+    db.script("CREATE TABLE m (id bigint PRIMARY KEY, d numeric, f float8, j json, s text);")
+    before = pa.table(
+        {
+            "id": pa.array([1, 2, 3, 4, 5, 6], pa.int64()),
+            "d": pa.array(["1.0", "2.5", "3", "4", "5", "6"]),
+            "f": pa.array([1.5, 0.0, float("nan"), 4.0, 5.0, 6.0]),
+            "j": pa.array(['{"a":1}', "[]", "{}", '{"a":1}', "null", "1"]),
+            "s": pa.array(["x", "y", None, "z", "same", "w"]),
+        }
+    )
+    assert laden.load({"m": before}, postgres_url).ok
+    versions = dict(db.query("SELECT id, xmin::text FROM m"))
+    changes = pa.table(
+        {
+            "id": pa.array([1, 2, 3, 4, 5, 6, 7], pa.int64()),
+            "d": pa.array(["1.00", "2.5", "3", "4", "5", "6", "7"]),  # 1: scale only
+            "f": pa.array([1.5, -0.0, float("nan"), 4.0, 5.0, 6.0, 7.0]),  # 2: sign of zero only
+            "j": pa.array(['{"a":1}', "[]", "{}", '{"a": 1}', "null", "1", "7"]),  # 4: spacing only
+            "s": pa.array(["x", "y", None, "z", "same", None, "n"]),  # 6: NULL for a value
+        }
+    )
+    report = laden.load({"m": changes}, postgres_url, strategy="upsert")
+    assert report.ok, str(report)
+    assert report.targets[0].tables[0].rows_loaded == 7
+    after = dict(db.query("SELECT id, xmin::text FROM m"))
+    assert [i for i in sorted(after) if after[i] == versions.get(i)] == [3, 5]  # byte-identical rows
+    rows = db.query("SELECT id, d::text, f::text, j::text, s FROM m ORDER BY id")
+    assert rows == [
+        (1, "1.00", "1.5", '{"a":1}', "x"),
+        (2, "2.5", "-0", "[]", "y"),
+        (3, "3", "NaN", "{}", None),
+        (4, "4", "4", '{"a": 1}', "z"),
+        (5, "5", "5", "null", "same"),
+        (6, "6", "6", "1", None),
+        (7, "7", "7", "7", "n"),
+    ]
+
+
+@pytest.mark.parametrize("columns", ["id, v", "id only"])
+def test_upsert_rejects_a_key_repeated_as_the_row_already_is(postgres_url: str, make_db: Any, columns: str) -> None:
+    """A key given twice with the values its row already has changes nothing, so the MERGE has no
+    second change to refuse (nor one at all, on a table of key columns only): still a bad row."""
+    db = make_db(postgres_url)
+    keys_only = columns == "id only"
+    db.script("CREATE TABLE r (id bigint PRIMARY KEY" + ("" if keys_only else ", v text") + ")")
+    data = {"id": pa.array([1, 2, 3], pa.int64())} | ({} if keys_only else {"v": pa.array(["a", "b", "c"])})
+    assert laden.load({"r": pa.table(data)}, postgres_url).ok
+    repeat = {"id": pa.array([2, 4, 2], pa.int64())} | ({} if keys_only else {"v": pa.array(["b", "d", "b"])})
+    report = laden.load({"r": pa.table(repeat)}, postgres_url, strategy="upsert", on_error="reject")
+    assert report.ok, str(report)
+    [reject] = report.targets[0].rejects
+    assert (reject.row, reject.column, reject.reason) == (3, "id", "duplicate key (id=2): the same key is in row 1")
+    assert [i for (i,) in db.query("SELECT id FROM r ORDER BY id")] == [1, 2, 3, 4]
+    failed = laden.load({"r": pa.table(repeat)}, postgres_url, strategy="upsert")
+    assert not failed.ok
+    assert "table 'r', row 3, column 'id': duplicate key (id=2): the same key is in row 1." in (
+        failed.targets[0].error or ""
+    )
+
+
+def test_upsert_rejects_a_two_column_key_repeated_as_the_row_already_is(postgres_url: str, make_db: Any) -> None:
+    db = make_db(postgres_url)
+    db.script("CREATE TABLE c2 (a bigint, b text, v text, PRIMARY KEY (a, b))")
+    rows = {"a": pa.array([1, 1, 2], pa.int64()), "b": pa.array(["x", "y", "x"]), "v": pa.array(["p", "q", "r"])}
+    assert laden.load({"c2": pa.table(rows)}, postgres_url).ok
+    again = {"a": pa.array([1, 2, 1], pa.int64()), "b": pa.array(["y", "y", "y"]), "v": pa.array(["q", "s", "q"])}
+    report = laden.load({"c2": pa.table(again)}, postgres_url, strategy="upsert", on_error="reject")
+    assert report.ok, str(report)
+    [reject] = report.targets[0].rejects
+    assert (reject.row, reject.column) == (3, "a")
+    assert reject.reason == "duplicate key (a=1, b='y'): the same key is in row 1"
+    assert sorted(db.query("SELECT a, b, v FROM c2")) == [(1, "x", "p"), (1, "y", "q"), (2, "x", "r"), (2, "y", "s")]

@@ -514,8 +514,10 @@ class TargetLoad:
 
     def _optimistic_merge(self, st: TableState) -> bool:
         """Where the merge itself refuses a key twice (PostgreSQL, on keys with a unique index: a
-        new key twice breaks the index), try it once before looking for duplicates and other bad
-        rows: on clean data that is the whole job. False: look, then merge."""
+        new key twice breaks the index, an existing one changed twice breaks MERGE), try it once
+        before looking for duplicates and other bad rows: on clean data that is the whole job.
+        A key given twice as the row already is escapes both; rows merged short of rows staged
+        (unchanged rows are skipped) are the sign to look for it. False: look, then merge."""
         tp = st.plan
         unique = set(tp.keys) in [set(k) for k in tp.table.unique_keys()]
         if not (self.backend.caps.merge_refuses_duplicates and unique) or tp.cycle_method is CycleMethod.LEVELS:
@@ -524,14 +526,17 @@ class TargetLoad:
         self._savepoints += 1
         sp = f"laden_sp_{self._savepoints}"
         self.backend.savepoint(sp)
+        staged = st.report.rows_read - st.report.rows_rejected
         try:
-            self.backend.merge(tp.table, st.staging or "", tp.target_columns, tp.keys, where)
+            merged = self.backend.merge(tp.table, st.staging or "", tp.target_columns, tp.keys, where)
         except DataError:
+            clean = False
+        else:
+            clean = merged >= staged or not self.backend.has_duplicates(st.staging or "", tp.keys)
+        if not clean:
             self.backend.rollback_to(sp)
-            self.backend.release(sp)
-            return False
         self.backend.release(sp)
-        return True
+        return clean
 
     def _run_filters(self, st: TableState, statement: Callable[[str], object], filters: list[str]) -> None:
         """Run ``statement`` over all staged rows once per filter (one per level, or one in all)."""
