@@ -170,3 +170,16 @@ def test_upsert_rejects_a_two_column_key_repeated_as_the_row_already_is(postgres
     assert (reject.row, reject.column) == (3, "a")
     assert reject.reason == "duplicate key (a=1, b='y'): the same key is in row 1"
     assert sorted(db.query("SELECT a, b, v FROM c2")) == [(1, "x", "p"), (1, "y", "q"), (2, "x", "r"), (2, "y", "s")]
+
+
+def test_upsert_on_a_unique_key_with_nulls_inserts_each_null_row(postgres_url: str, make_db: Any) -> None:
+    """A NULL key matches no row, in the merge as in the duplicate check that a skipped unchanged
+    row sets off: both NULL-keyed rows go in, as they do when no row is unchanged."""
+    db = make_db(postgres_url)
+    db.script("CREATE TABLE u (id bigint PRIMARY KEY, email text UNIQUE, v text)")
+    assert laden.load({"u": pa.table({"id": [1], "email": ["a@x"], "v": ["p"]})}, postgres_url).ok
+    source = pa.table({"id": [1, 2, 3], "email": ["a@x", None, None], "v": ["p", "q", "r"]})
+    report = laden.load({"u": source}, postgres_url, strategy="upsert", keys={"u": ["email"]}, on_error="reject")
+    assert report.ok, str(report)
+    assert report.targets[0].rejects == []
+    assert sorted(db.query("SELECT id, email, v FROM u")) == [(1, "a@x", "p"), (2, None, "q"), (3, None, "r")]
