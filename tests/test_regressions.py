@@ -26,6 +26,18 @@ def test_upsert_never_moves_a_unique_value_to_another_row(db: Any, target_url: s
     assert report.targets[0].tables[0].rows_loaded == 1
 
 
+def test_upsert_takes_two_rows_without_a_value_in_a_unique_column(db: Any, target_url: str) -> None:
+    """The duplicate check grouped NULL emails together: the second customer without an email
+    was rejected as a duplicate, though the unique index takes any number of them."""
+    create_shop(db)
+    assert laden.load({"customers": pa.table({"id": [1], "name": ["Alice"], "email": ["a@x"]})}, target_url).ok
+    data = pa.table({"id": [2, 3, 1], "name": ["Bob", "Carol", "Alice"], "email": [None, None, "a@x"]})
+    report = laden.load({"customers": data}, target_url, strategy="upsert", on_error="reject")
+    assert report.ok, str(report)
+    assert report.targets[0].rejects == []
+    assert rows(db, "customers") == [(1, "Alice", "a@x"), (2, "Bob", None), (3, "Carol", None)]
+
+
 def test_text_survives_a_latin1_postgres_database(postgres_url: str, make_db: Any) -> None:
     admin = make_db(postgres_url)
     admin.execute("CREATE DATABASE latin ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
