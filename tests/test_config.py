@@ -93,6 +93,30 @@ def test_every_problem_is_reported_with_what_was_expected() -> None:
     assert str(info.value).startswith("6 problems in the configuration:\n  c.yaml:3: ")
 
 
+def test_a_name_yaml_reads_as_boolean_null_or_number_must_be_quoted() -> None:
+    """PyYAML reads `on:`, `no:`, `~:` and `010:` as true, false, null and 8: they used to become
+    the names 'True', 'False', 'None' and '8', silently."""
+    text = textwrap.dedent(
+        """\
+        datasources:
+          "on": {type: sqlite, connection: {path: a.db}}
+          on: {type: sqlite, connection: {path: b.db}}
+          ~: {type: sqlite, connection: {path: c.db}}
+        targets:
+          010: {datasource: "on"}
+        """
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, Path("c.yaml"), environ={})
+    assert [p.split(": ", 1)[1] for p in info.value.problems] == [
+        "datasources.True: YAML reads this name as the boolean true, not as text; put the name in quotes",
+        "datasources.None: YAML reads this name as null, not as text; put the name in quotes",
+        "targets.8: YAML reads this name as the number 8, not as text; put the name in quotes",
+    ]
+    quoted = parse_config(text.replace("  on:", '  "yes":').replace("~:", '"off":').replace("010:", '"t010":'), None)
+    assert sorted(quoted.datasources) == ["off", "on", "yes"] and list(quoted.targets) == ["t010"]
+
+
 def test_not_yaml_and_not_found() -> None:
     with pytest.raises(ConfigError, match=r"^c.yaml: not valid YAML: "):
         parse_config("datasources: [", Path("c.yaml"))

@@ -419,6 +419,12 @@ class Reader:
             return {}
         out: dict[str, Any] = {}
         for key, item in value.items():
+            if allowed is None and not isinstance(key, str):  # YAML's `on:`, `no:`, `~:`, `010:`
+                self.problem(
+                    (*path, str(key)),
+                    f"YAML reads this name as {_kind(key)}, not as text; put the name in quotes",
+                )
+                continue
             if allowed is not None and str(key) not in allowed:
                 self.problem((*path, str(key)), f"unknown key; expected one of: {', '.join(allowed)}")
                 continue
@@ -702,4 +708,10 @@ def _kind(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
     return f"{type(value).__name__} {value!r}"
