@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import subprocess
 import sys
@@ -237,6 +239,52 @@ def load_in_process_without_pandas(*args: str) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == "no pandas"
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl", "json"])
+def test_file_targets_import_no_pandas(fmt: str, tmp_path: Path) -> None:
+    # the file writers built their empty schema and JSON literals from Python values
+    ts = [dt.datetime(2026, 1, 2, 3, 4, 5, 6), None]
+    table = pa.table(
+        {
+            "id": pa.array([1, 2], pa.int64()),
+            "s": pa.array(['tab\there "q"', None], pa.string()),
+            "f": pa.array([1.5, None], pa.float64()),
+            "ts": pa.array(ts, pa.timestamp("us")),
+            "b": pa.array([True, None], pa.bool_()),
+            "d": pa.array([dt.date(2026, 1, 2), None], pa.date32()),
+            "m": pa.array([Decimal("-9999999999.99"), None], pa.decimal128(12, 2)),
+        }
+    )
+    pq.write_table(table, tmp_path / "in.parquet")
+    load_in_process_without_pandas(
+        str(tmp_path / "in.parquet"), "--to", f"{tmp_path}/out/", "--table", "t", "--format", fmt
+    )
+    written = tmp_path / "out" / f"t.{fmt}"
+    if fmt == "parquet":
+        assert pq.read_table(written).equals(table)
+        return
+    text = written.read_text(encoding="utf-8")
+    if fmt == "csv":
+        assert list(csv.reader(io.StringIO(text))) == [
+            ["id", "s", "f", "ts", "b", "d", "m"],
+            ["1", 'tab\there "q"', "1.5", "2026-01-02 03:04:05.000006", "true", "2026-01-02", "-9999999999.99"],
+            ["2", "", "", "", "", "", ""],
+        ]
+        return
+    records = json.loads(text) if fmt == "json" else [json.loads(line) for line in text.splitlines()]
+    assert records == [
+        {
+            "id": 1,
+            "s": 'tab\there "q"',
+            "f": 1.5,
+            "ts": "2026-01-02T03:04:05.000006",
+            "b": True,
+            "d": "2026-01-02",
+            "m": "-9999999999.99",
+        },
+        {"id": 2, "s": None, "f": None, "ts": None, "b": None, "d": None, "m": None},
+    ]
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "postgresql", "mysql"], indirect=True)

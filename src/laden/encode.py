@@ -24,13 +24,15 @@ _SPECIAL = np.array([9, 10, 13, 92], dtype=np.uint8)
 Formatter = Callable[[pa.Array], pa.Array]
 
 
-def arrow_scalar(value: str | bytes) -> pa.Scalar:
-    """A string (``str``) or binary (``bytes``) Arrow scalar built from buffers. A kernel given a
-    Python value converts it, and pyarrow's first conversion imports pandas (~0.25 s of every
-    load): the bulk paths pass scalars made here instead."""
+def arrow_scalar(value: str | bytes, kind: pa.DataType | None = None) -> pa.Scalar:
+    """A string (``str``) or binary (``bytes``) Arrow scalar built from buffers, of type ``kind``
+    (default ``string`` / ``binary``; the large variants too). A kernel given a Python value
+    converts it, and pyarrow's first conversion imports pandas (~0.25 s of every load): the bulk
+    paths pass scalars made here instead."""
     data = value.encode() if isinstance(value, str) else value
-    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int32))
-    kind = pa.string() if isinstance(value, str) else pa.binary()
+    kind = kind or (pa.string() if isinstance(value, str) else pa.binary())
+    wide = pa.types.is_large_string(kind) or pa.types.is_large_binary(kind)
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64 if wide else np.int32))
     return pa.Array.from_buffers(kind, 1, [None, offsets, pa.py_buffer(data)])[0]
 
 

@@ -35,6 +35,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from laden.encode import arrow_scalar
+
 __all__ = [
     "Unrepresentable",
     "check_json",
@@ -62,7 +64,7 @@ class Unrepresentable(ValueError):
 
 
 def _lit(text: str) -> pa.Scalar:
-    return pa.scalar(text, _TEXT)
+    return arrow_scalar(text, _TEXT)
 
 
 def _common_problem(t: pa.DataType) -> str | None:

@@ -63,7 +63,7 @@ def output_schema(schema: pa.Schema, spec: FileSpec) -> tuple[pa.Schema, pa.Sche
     """``(source, files)``: the source schema with dictionary / view / large types folded (as
     :func:`laden.source.normalize_batch` folds batches), and the schema of the files: the same
     without the partition columns (they are in the path)."""
-    empty = pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schema], schema=schema)
+    empty = pa.RecordBatch.from_arrays([pa.nulls(0, f.type) for f in schema], schema=schema)
     normal = normalize_batch(empty).schema
     keep = [f for f in normal if f.name not in spec.partition_by]
     return normal, pa.schema(keep, metadata=normal.metadata)

@@ -41,6 +41,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from laden.encode import arrow_scalar
 from laden.http.spec import BodyShape, HttpSpec
 
 _TEXT = pa.large_string()
@@ -183,11 +184,11 @@ def encode_batch(batch: pa.RecordBatch, first_row: int) -> tuple[Encoded, list[B
         for index in np.flatnonzero(bad).tolist() if bad is not None else []:
             bad_reason.setdefault(index, (field.name, _bad_why(column, index)))
         key = json.dumps(field.name, ensure_ascii=False)
-        parts.append(pa.scalar(("{" if i == 0 else ",") + key + ":", _TEXT))
+        parts.append(arrow_scalar(("{" if i == 0 else ",") + key + ":", _TEXT))
         parts.append(texts)
     if parts:
-        parts.append(pa.scalar("},", _TEXT))
-        joined = pc.binary_join_element_wise(*parts, pa.scalar("", _TEXT))
+        parts.append(arrow_scalar("},", _TEXT))
+        joined = pc.binary_join_element_wise(*parts, arrow_scalar("", _TEXT))
     else:
         joined = pa.array(["{},"] * n, _TEXT)
     rows = np.arange(first_row, first_row + n, dtype=np.int64)
