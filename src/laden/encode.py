@@ -29,11 +29,25 @@ def arrow_scalar(value: str | bytes, kind: pa.DataType | None = None) -> pa.Scal
     (default ``string`` / ``binary``; the large variants too). A kernel given a Python value
     converts it, and pyarrow's first conversion imports pandas (~0.25 s of every load): the bulk
     paths pass scalars made here instead."""
+    return one_value_array(value, kind)[0]
+
+
+def one_value_array(value: object, kind: pa.DataType | None = None) -> pa.Array:
+    """A one-element Arrow array of ``value`` (None, bool, int, float, str, bytes) built from
+    buffers (see :func:`arrow_scalar`); other values are converted by Arrow."""
+    if value is None:
+        return pa.nulls(1)
+    if isinstance(value, bool | int) and -(2**63) <= value < 2**63:
+        return int64_array(np.array([int(value)]))
+    if isinstance(value, float):
+        return pa.Array.from_buffers(pa.float64(), 1, [None, pa.py_buffer(np.array([value], dtype=np.float64))])
+    if not isinstance(value, str | bytes):
+        return pa.array([value])
     data = value.encode() if isinstance(value, str) else value
     kind = kind or (pa.string() if isinstance(value, str) else pa.binary())
     wide = pa.types.is_large_string(kind) or pa.types.is_large_binary(kind)
     offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64 if wide else np.int32))
-    return pa.Array.from_buffers(kind, 1, [None, offsets, pa.py_buffer(data)])[0]
+    return pa.Array.from_buffers(kind, 1, [None, offsets, pa.py_buffer(data)])
 
 
 def int64_array(values: np.ndarray) -> pa.Array:

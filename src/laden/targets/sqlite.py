@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from laden.casting import BadValue
+from laden.encode import one_value_array
 from laden.errors import ConnectError, MissingDriverError
 from laden.plan import Capabilities, CycleMethod
 from laden.schema import Column, ForeignKey, Table, TypeKind
@@ -73,7 +74,7 @@ def _refused(arr: pa.Array, col: Column) -> tuple[pa.Array, str] | None:
     if pa.types.is_decimal(t) and aff in ("INTEGER", "REAL", "NUMERIC"):
         digits = significant_digits(arr)
         return (
-            pc.greater(digits, _SIGNIFICANT),
+            pc.greater(digits, one_value_array(_SIGNIFICANT)[0]),  # a Python int would import pandas
             f"SQLite keeps {_SIGNIFICANT} significant digits in a {col.type} column (it stores a float); "
             "declare the column TEXT to keep decimals exact",
         )
@@ -92,8 +93,11 @@ class SQLiteBackend(SqlBackend):
     begin_sql = "BEGIN IMMEDIATE"  # take the write lock at the start, not halfway through
 
     def connect(self) -> None:
+        # ADBC's own objects rather than its DB-API module: that imports pyarrow.dataset, which
+        # imports pandas (0.3 s of every load into SQLite)
         try:
-            import adbc_driver_sqlite.dbapi as dbapi
+            import adbc_driver_sqlite
+            from adbc_driver_manager import AdbcConnection
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise MissingDriverError("SQLite targets need adbc-driver-sqlite: pip install laden") from exc
         path = self.url.path or ":memory:"
@@ -103,27 +107,54 @@ class SQLiteBackend(SqlBackend):
                 target=self.name,
             )
         try:
-            self.conn = dbapi.connect(path if path == ":memory:" else os.path.abspath(path), autocommit=True)
+            self._database = adbc_driver_sqlite.connect(path if path == ":memory:" else os.path.abspath(path))
+            self.conn = AdbcConnection(self._database)  # autocommit: laden says BEGIN and COMMIT itself
         except Exception as exc:
             raise ConnectError(f"cannot open {self.name}: {exc}", target=self.name) from exc
         self.execute("PRAGMA foreign_keys = ON")
         self.execute("PRAGMA busy_timeout = 10000")
 
-    def _execute(self, sql: str, params: Sequence[Any]) -> int:
-        cur = self.conn.cursor()
+    def close(self) -> None:
+        self.conn.close()
+        self._database.close()
+
+    def _run(
+        self,
+        sql: str | None,
+        params: Sequence[Any],
+        *,
+        ingest: dict[str, str] | None = None,
+        data: pa.RecordBatch | None = None,
+        rows: bool = False,
+    ) -> Any:
+        """One statement: ``sql`` with ``params``, or an ingest of ``data``; interruptible (Ctrl-C cancels it)."""
+        from adbc_driver_manager import AdbcStatement
+        from adbc_driver_manager._lib import _blocking_call
+
+        statement = AdbcStatement(self.conn)
         try:
-            cur.execute(sql, tuple(params) if params else None)
-            return int(cur.rowcount)
+            if ingest is not None:
+                statement.set_options(**ingest)
+            if sql is not None:
+                statement.set_sql_query(sql)
+            if data is not None:
+                statement.bind(data)
+            elif params:
+                arrays = [one_value_array(p) for p in params]
+                statement.bind(pa.RecordBatch.from_arrays(arrays, names=[str(i) for i in range(len(arrays))]))
+            if not rows:
+                return _blocking_call(statement.execute_update, (), {}, statement.cancel)
+            handle, _ = _blocking_call(statement.execute_query, (), {}, statement.cancel)
+            return pa.RecordBatchReader.from_stream(handle).read_all()
         finally:
-            cur.close()
+            statement.close()
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> int:
+        return int(self._run(sql, params))
 
     def _query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        cur = self.conn.cursor()
-        try:
-            cur.execute(sql, tuple(params) if params else None)
-            return list(cur.fetchall())
-        finally:
-            cur.close()
+        table = self._run(sql, params, rows=True)
+        return list(zip(*(c.to_pylist() for c in table.columns), strict=True))
 
     def is_data_error(self, exc: BaseException) -> bool:
         text = str(exc).lower()
@@ -152,17 +183,16 @@ class SQLiteBackend(SqlBackend):
 
     def write(self, table: str, columns: Sequence[Column], batch: pa.RecordBatch, payload: object = None) -> None:
         data = payload if isinstance(payload, pa.RecordBatch) else self.prepare(batch, columns)
-        namespace, name = self.raw_names[table]  # adbc_ingest quotes the bare name itself
-        where: dict[str, Any] = {"temporary": True} if table in self.staging_tables else {}
+        namespace, name = self.raw_names[table]  # the driver quotes the bare name itself
+        ingest = {"adbc.ingest.target_table": name, "adbc.ingest.mode": "adbc.ingest.mode.append"}
+        if table in self.staging_tables:
+            ingest["adbc.ingest.temporary"] = "true"
         if namespace:
-            where["db_schema_name"] = namespace
-        cur = self.conn.cursor()
+            ingest["adbc.ingest.target_db_schema"] = namespace
         try:
-            cur.adbc_ingest(name, data, mode="append", **where)
+            self._run(None, (), ingest=ingest, data=data)
         except Exception as exc:
             raise self.translate(exc) from exc
-        finally:
-            cur.close()
 
     def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], where: str) -> int:
         names = [c.name for c in columns]
