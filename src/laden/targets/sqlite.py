@@ -127,9 +127,10 @@ class SQLiteBackend(SqlBackend):
         data: pa.RecordBatch | None = None,
         rows: bool = False,
     ) -> Any:
-        """One statement: ``sql`` with ``params``, or an ingest of ``data``; interruptible (Ctrl-C cancels it)."""
+        """One statement: ``sql`` with ``params``, or an ingest of ``data``. The SQLite driver cannot
+        cancel a statement: Ctrl-C is a KeyboardInterrupt once it ends (the DB-API module waited
+        as long, then reported NOT_IMPLEMENTED)."""
         from adbc_driver_manager import AdbcStatement
-        from adbc_driver_manager._lib import _blocking_call
 
         statement = AdbcStatement(self.conn)
         try:
@@ -143,8 +144,8 @@ class SQLiteBackend(SqlBackend):
                 arrays = [one_value_array(p) for p in params]
                 statement.bind(pa.RecordBatch.from_arrays(arrays, names=[str(i) for i in range(len(arrays))]))
             if not rows:
-                return _blocking_call(statement.execute_update, (), {}, statement.cancel)
-            handle, _ = _blocking_call(statement.execute_query, (), {}, statement.cancel)
+                return statement.execute_update()
+            handle, _ = statement.execute_query()
             return pa.RecordBatchReader.from_stream(handle).read_all()
         finally:
             statement.close()
