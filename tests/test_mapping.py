@@ -179,6 +179,14 @@ def test_conflicting_duplicates_are_bad_rows_with_row_and_reason(sqlite_url: str
                           "distinct_on": ["sku"]}}, SchemaMismatchError,
          "table_mappings.order_items: distinct_on (sku) leaves out key column 'order_id' of the primary key "
          "(order_id, line_no); add it"),
+        ({"customers": {"columns": {True: "id"}}}, UsageError,
+         "table_mappings.customers.columns: True is not a name; put it in quotes (YAML reads on, no, ~, 010 as true, "
+         "false, null, 8)"),
+        ({"customers": {"columns": {"customer_id": "id"}, "constants": {None: 1}}}, UsageError,
+         "table_mappings.customers.constants: None is not a name; put it in quotes (YAML reads on, no, ~, 010 as "
+         "true, false, null, 8)"),
+        ({8: ["customer_id"]}, UsageError,
+         "table_mappings: 8 is not a name; put it in quotes (YAML reads on, no, ~, 010 as true, false, null, 8)"),
         ({"customers": {"columns": {"customer_id": "id"}, "distinct_on": ["name"]}}, UsageError,
          "table_mappings.customers: distinct_on column 'name' is not a mapped target column; the mapped columns "
          "are id"),

@@ -174,3 +174,22 @@ def test_postgres_sequences_follow_loaded_ids(postgres_url: str, make_db: Any) -
         assert db.query(f"INSERT INTO {table} (v) VALUES ('new') RETURNING id") == [(expected,)]
     assert laden.load({"s": pa.table({"id": [7], "v": ["g"]})}, postgres_url, strategy="upsert").ok
     assert db.query("INSERT INTO s (v) VALUES ('newer') RETURNING id") == [(8,)]
+
+
+def test_sqlite_upsert_rejects_carry_sqlite_words_only(sqlite_url: str, make_db: Any) -> None:
+    """The staged upsert's statements failed with the driver's prefix before SQLite's message
+    ("INTEGRITY: failed to execute query: FOREIGN KEY constraint failed")."""
+    db = make_db(sqlite_url)
+    db.script(
+        "CREATE TABLE par (id INTEGER PRIMARY KEY); INSERT INTO par VALUES (1);"
+        "CREATE TABLE ch (id INTEGER PRIMARY KEY, pid INTEGER REFERENCES par(id), v TEXT CHECK (v <> 'bad'));"
+        "INSERT INTO ch VALUES (1, 1, 'x');"
+    )
+    source = pa.table({"id": [1, 2, 3], "pid": [1, 99, 1], "v": ["y", "z", "bad"]})
+    report = laden.load({"ch": source}, sqlite_url, strategy="upsert", on_error="reject")
+    assert report.ok, str(report)
+    assert sorted((r.row, r.column, r.reason) for r in report.targets[0].rejects) == [
+        (2, "pid", "FOREIGN KEY constraint failed"),
+        (3, None, "CHECK constraint failed: v <> 'bad'"),
+    ]
+    assert rows(db, "ch") == [(1, 1, "y")]

@@ -75,7 +75,8 @@ def parse_mappings(spec: Mapping[str, Any], where: str = "table_mappings") -> di
     """Mappings from Python or ``laden.yaml`` (long or short form); errors name the key path."""
     if not isinstance(spec, Mapping):
         raise UsageError(f"{where}: expected a mapping of table name to its mapping, got {type(spec).__name__}")
-    return {str(table): _mapping(str(table), node, f"{where}.{table}") for table, node in spec.items()}
+    _all_names(list(spec), where)
+    return {table: _mapping(table, node, f"{where}.{table}") for table, node in spec.items()}
 
 
 def _mapping(table: str, node: Any, path: str) -> TableMapping:
@@ -93,7 +94,8 @@ def _mapping(table: str, node: Any, path: str) -> TableMapping:
     if isinstance(raw, list | tuple):
         columns = tuple((c, c) for c in _names(raw, f"{path}.columns"))
     elif isinstance(raw, Mapping) and raw:
-        columns = tuple((str(s), str(t)) for s, t in raw.items())
+        _all_names([*raw, *raw.values()], f"{path}.columns")
+        columns = tuple((s, t) for s, t in raw.items())
     else:
         raise UsageError(f"{path}.columns: expected a mapping of source column to target column")
     targets = [t for _, t in columns]
@@ -103,6 +105,7 @@ def _mapping(table: str, node: Any, path: str) -> TableMapping:
     constants = node.get("constants") or {}
     if not isinstance(constants, Mapping):
         raise UsageError(f"{path}.constants: expected a mapping of target column to value")
+    _all_names(list(constants), f"{path}.constants")
     clash = sorted(set(constants) & set(targets))
     if clash:
         raise UsageError(f"{path}.constants: {clash[0]!r} is also mapped from a source column; keep one")
@@ -112,6 +115,15 @@ def _mapping(table: str, node: Any, path: str) -> TableMapping:
     except ValueError:
         raise UsageError(f"{path}.keep: expected first or last, got {node.get('keep')!r}") from None
     return TableMapping(table, columns, distinct, keep, tuple((str(c), v) for c, v in constants.items()))
+
+
+def _all_names(values: list[Any], path: str) -> None:
+    """Table and column names are text: YAML reads ``on``, ``no``, ``~`` and ``010`` as true, false, null and 8."""
+    for v in values:
+        if not isinstance(v, str) or not v:
+            raise UsageError(
+                f"{path}: {v!r} is not a name; put it in quotes (YAML reads on, no, ~, 010 as true, false, null, 8)"
+            )
 
 
 def _names(value: Any, path: str) -> tuple[str, ...]:

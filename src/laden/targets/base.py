@@ -282,11 +282,12 @@ class SqlBackend(ABC):
         return [(int(a), int(b)) for a, b in self.query(sql)]
 
     def has_duplicates(self, staging: str, keys: Sequence[str]) -> bool:
-        """Whether some key is in the staging table twice; a key with a NULL matches no row, as in
-        the merge. One sort of bare keys (a 1M-row stage in PostgreSQL: 0.2-0.3 s, where grouping
-        whole rows by key takes 0.75 s and naming every duplicate with its first row 0.9 s)."""
-        k = self.cols(keys) if len(keys) == 1 else f"({self.cols(keys)})"
-        return bool(self.query(f"SELECT COUNT(*) > COUNT(DISTINCT {k}) FROM {staging} WHERE {self._known(keys)}")[0][0])
+        """Whether some key is in the staging table twice; a key with a NULL matches no row, as in the merge."""
+        k = self.cols(keys)
+        found = self.query(
+            f"SELECT 1 FROM {staging} WHERE {self._known(keys)} GROUP BY {k} HAVING COUNT(*) > 1 LIMIT 1"
+        )
+        return bool(found)
 
     def _known(self, keys: Sequence[str]) -> str:
         return " AND ".join(f"{self.quote(c)} IS NOT NULL" for c in keys)

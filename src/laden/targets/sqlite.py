@@ -10,9 +10,11 @@ does not give TEXT affinity (stored as the number 123).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import os
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +31,9 @@ from laden.targets.base import DataError, SqlBackend
 from laden.urls import Engine
 
 _DATA_MARKERS = ("constraint failed", "datatype mismatch", "too big", "mismatch")
+#: what the ADBC driver puts before SQLite's message: "INTEGRITY: failed to execute query: ",
+#: "INTERNAL: failed to execute: ", "IO: [SQLite] Failed to step query: "
+_DRIVER_WORDS = re.compile(r"^[A-Z_]+: (?:\[SQLite\] )?(?:failed to execute(?: query)?|failed to step query): ", re.I)
 
 
 _NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
@@ -106,17 +111,26 @@ class SQLiteBackend(SqlBackend):
                 f"cannot open {self.name}: directory {os.path.dirname(path)!r} does not exist",
                 target=self.name,
             )
+        database = None
         try:
-            self._database = adbc_driver_sqlite.connect(path if path == ":memory:" else os.path.abspath(path))
-            self.conn = AdbcConnection(self._database)  # autocommit: laden says BEGIN and COMMIT itself
+            database = adbc_driver_sqlite.connect(path if path == ":memory:" else os.path.abspath(path))
+            self._database, self.conn = database, AdbcConnection(database)  # autocommit: laden says BEGIN, COMMIT
+            self.execute("PRAGMA foreign_keys = ON")
+            self.execute("PRAGMA busy_timeout = 10000")
         except Exception as exc:
+            with contextlib.suppress(Exception):
+                if getattr(self, "conn", None) is not None:
+                    self.conn.close()
+            if database is not None:
+                with contextlib.suppress(Exception):
+                    database.close()
             raise ConnectError(f"cannot open {self.name}: {exc}", target=self.name) from exc
-        self.execute("PRAGMA foreign_keys = ON")
-        self.execute("PRAGMA busy_timeout = 10000")
 
     def close(self) -> None:
-        self.conn.close()
-        self._database.close()
+        try:
+            self.conn.close()
+        finally:
+            self._database.close()
 
     def _run(
         self,
@@ -127,28 +141,44 @@ class SQLiteBackend(SqlBackend):
         data: pa.RecordBatch | None = None,
         rows: bool = False,
     ) -> Any:
-        """One statement: ``sql`` with ``params``, or an ingest of ``data``. The SQLite driver cannot
-        cancel a statement: Ctrl-C is a KeyboardInterrupt once it ends (the DB-API module waited
-        as long, then reported NOT_IMPLEMENTED)."""
+        """One statement: ``sql`` with ``params`` (one row of them: with more, the driver would reset
+        the statement between rows and lose an earlier row's error), or an ingest of ``data``. The
+        SQLite driver cannot cancel a statement: Ctrl-C is a KeyboardInterrupt once it ends (the
+        DB-API module waited as long, then reported NOT_IMPLEMENTED)."""
         from adbc_driver_manager import AdbcStatement
 
         statement = AdbcStatement(self.conn)
         try:
-            if ingest is not None:
-                statement.set_options(**ingest)
-            if sql is not None:
-                statement.set_sql_query(sql)
-            if data is not None:
-                statement.bind(data)
-            elif params:
-                arrays = [one_value_array(p) for p in params]
-                statement.bind(pa.RecordBatch.from_arrays(arrays, names=[str(i) for i in range(len(arrays))]))
-            if not rows:
-                return statement.execute_update()
-            handle, _ = statement.execute_query()
-            return pa.RecordBatchReader.from_stream(handle).read_all()
-        finally:
-            statement.close()
+            result = self._statement(statement, sql, params, ingest, data, rows)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the statement's own error is the one to report
+                statement.close()
+            raise
+        statement.close()
+        return result
+
+    @staticmethod
+    def _statement(
+        statement: Any,
+        sql: str | None,
+        params: Sequence[Any],
+        ingest: dict[str, str] | None,
+        data: pa.RecordBatch | None,
+        rows: bool,
+    ) -> Any:
+        if ingest is not None:
+            statement.set_options(**ingest)
+        if sql is not None:
+            statement.set_sql_query(sql)
+        if data is not None:
+            statement.bind(data)
+        elif params:
+            arrays = [one_value_array(p) for p in params]
+            statement.bind(pa.RecordBatch.from_arrays(arrays, names=[str(i) for i in range(len(arrays))]))
+        if not rows:
+            return statement.execute_update()
+        handle, _ = statement.execute_query()
+        return pa.RecordBatchReader.from_stream(handle).read_all()
 
     def _execute(self, sql: str, params: Sequence[Any]) -> int:
         return int(self._run(sql, params))
@@ -163,8 +193,8 @@ class SQLiteBackend(SqlBackend):
 
     def translate(self, exc: BaseException) -> Exception:
         if self.is_data_error(exc) and not isinstance(exc, DataError):
-            first = str(exc).split("\n")[0]
-            return DataError(self.clean(first.replace("INTERNAL: failed to execute: ", "")))
+            first = _DRIVER_WORDS.sub("", str(exc).split("\n")[0])  # SQLite's own words only
+            return DataError(self.clean(first))
         return super().translate(exc)
 
     def refuse(self, columns: Sequence[Column], batch: pa.RecordBatch) -> list[BadValue]:
