@@ -104,6 +104,7 @@ def test_a_name_yaml_reads_as_boolean_null_or_number_must_be_quoted() -> None:
           ~: {type: sqlite, connection: {path: c.db}}
         targets:
           010: {datasource: "on"}
+          w: {datasource: "on", tables: [orders, 010, no]}
         """
     )
     with pytest.raises(ConfigError) as info:
@@ -112,9 +113,13 @@ def test_a_name_yaml_reads_as_boolean_null_or_number_must_be_quoted() -> None:
         "datasources.True: YAML reads this name as the boolean true, not as text; put the name in quotes",
         "datasources.None: YAML reads this name as null, not as text; put the name in quotes",
         "targets.8: YAML reads this name as the number 8, not as text; put the name in quotes",
+        "targets.w.tables.1: YAML reads this name as the number 8, not as text; put it in quotes",
+        "targets.w.tables.2: YAML reads this name as the boolean false, not as text; put it in quotes",
     ]
-    quoted = parse_config(text.replace("  on:", '  "yes":').replace("~:", '"off":').replace("010:", '"t010":'), None)
-    assert sorted(quoted.datasources) == ["off", "on", "yes"] and list(quoted.targets) == ["t010"]
+    text = text.replace("  on:", '  "yes":').replace("~:", '"off":').replace("010:", '"t010":')
+    quoted = parse_config(text.replace("010, no]", '"010", "no"]'), None)
+    assert sorted(quoted.datasources) == ["off", "on", "yes"] and list(quoted.targets) == ["t010", "w"]
+    assert quoted.targets["w"].tables == ("orders", "010", "no")
 
 
 def test_not_yaml_and_not_found() -> None:

@@ -502,6 +502,15 @@ class Reader:
         out = [self.string(v, (*path, str(i)), required=True) for i, v in enumerate(value)]
         return tuple(v for v in out if v)
 
+    def names(self, value: Any, path: tuple[str, ...]) -> tuple[str, ...]:
+        """As :meth:`strings`, for names: an item YAML read as a boolean, null or number is refused."""
+        if isinstance(value, list):
+            for i, v in enumerate(value):
+                if not isinstance(v, str):
+                    self.problem((*path, str(i)), f"YAML reads this name as {_kind(v)}, not as text; put it in quotes")
+            value = [v for v in value if isinstance(v, str)]
+        return self.strings(value, path)
+
     def choice(self, value: Any, path: tuple[str, ...], kind: type[enum.Enum]) -> Any:
         text = self.string(value, path)
         if text is None:
@@ -555,7 +564,7 @@ class Reader:
             self.problem((*path, "type"), f"expected one of postgresql, mysql, sqlite, duckdb, got {kind!r}")
         conn = self.connection(d.get("connection"), (*path, "connection"), engine)
         pool = self.pool(d.get("pool"), (*path, "pool"))
-        databases = self.strings(d.get("databases"), (*path, "databases"))
+        databases = self.names(d.get("databases"), (*path, "databases"))
         if engine is None or conn is None:
             return None
         return Datasource(
@@ -641,8 +650,8 @@ class Reader:
             batch_size=self.integer(t.get("batch_size"), (*path, "batch_size"), minimum=1),
             on_error=self.choice(t.get("on_error"), (*path, "on_error"), OnError),
             max_rejects=self.integer(t.get("max_rejects"), (*path, "max_rejects")),
-            keys=tuple((k, self.strings(v, (*path, "keys", k))) for k, v in keys.items()),
-            tables=self.strings(t.get("tables"), (*path, "tables")),
+            keys=tuple((k, self.names(v, (*path, "keys", k))) for k, v in keys.items()),
+            tables=self.names(t.get("tables"), (*path, "tables")),
             description=self.string(t.get("description"), (*path, "description")) or "",
             table_mappings=self.table_mappings(t.get("table_mappings"), (*path, "table_mappings")),
             respect_fk_order=self.boolean(t.get("respect_fk_order"), (*path, "respect_fk_order"), True),

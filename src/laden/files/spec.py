@@ -411,7 +411,7 @@ def read_file_spec(reader: Reader, path: tuple[str, ...], value: Mapping[str, An
     fmt = reader.choice(m.get("format"), (*path, "format"), FileFormat)
     codec = reader.choice(m.get("compression"), (*path, "compression"), Compression)
     template = reader.string(m.get("path_template"), (*path, "path_template"))
-    partition_by = reader.strings(m.get("partition_by"), (*path, "partition_by"))
+    partition_by = reader.names(m.get("partition_by"), (*path, "partition_by"))
     csv = _read_csv(reader, (*path, "csv"), m.get("csv"))
     row_group_size = reader.integer(m.get("row_group_size"), (*path, "row_group_size"), minimum=1)
     options = _read_options(reader, (*path, "storage_options"), m.get("storage_options"))
