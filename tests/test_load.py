@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -387,15 +388,18 @@ def test_truncate_insert_cascade_clears_referencing_tables(db: Any, target_url: 
 
 
 _SQLITE_POLLER = """
-import sqlite3, sys, time
-seen = set()
-deadline = time.time() + float(sys.argv[2])
-while time.time() < deadline:
+import os, sqlite3, sys, time
+seen, ready = set(), False
+deadline = time.time() + 120
+while not os.path.exists(sys.argv[2]) and time.time() < deadline:  # until the test says the load is over
     con = sqlite3.connect(sys.argv[1], timeout=30)
     seen.add(con.execute("SELECT COUNT(*), COALESCE(SUM(v), 0) FROM facts").fetchone())
     con.close()
+    if not ready:
+        print("ready", flush=True)  # the state before the load is on record: the load may start
+        ready = True
     time.sleep(0.002)
-print(sorted(seen))
+print(sorted(seen), flush=True)
 """
 
 
@@ -417,17 +421,22 @@ def test_concurrent_reader_never_sees_partial_state(db: Any, target_url: str, en
         # a reader in another process: two SQLite libraries in one process (Python's and
         # ADBC's) do not see each other's file locks
         poller = subprocess.Popen(
-            [sys.executable, "-c", _SQLITE_POLLER, db.path, "3"], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", _SQLITE_POLLER, db.path, f"{db.path}.over"], stdout=subprocess.PIPE, text=True
         )
-        time.sleep(0.3)
+        assert poller.stdout is not None and poller.stdout.readline() == "ready\n"
         report = laden.load({"facts": new}, target_url, strategy="truncate_insert", batch_size=500)
+        time.sleep(0.05)
+        Path(f"{db.path}.over").touch()
         out, _ = poller.communicate(timeout=60)
-        seen = {tuple(x) for x in ast.literal_eval(out.strip())}  # type: ignore[misc]
+        last = out.strip().splitlines()[-1]
+        seen = {tuple(x) for x in ast.literal_eval(last)}  # type: ignore[misc]
     else:
         reader = threading.Thread(target=poll)
         reader.start()
         try:
-            time.sleep(0.05)
+            deadline = time.monotonic() + 60
+            while not seen and reader.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.005)  # the state before the load is on record before the load starts
             report = laden.load({"facts": new}, target_url, strategy="truncate_insert", batch_size=500)
             time.sleep(0.05)
         finally:
