@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 from typing import Any
 
@@ -193,3 +194,22 @@ def test_sqlite_upsert_rejects_carry_sqlite_words_only(sqlite_url: str, make_db:
         (3, None, "CHECK constraint failed: v <> 'bad'"),
     ]
     assert rows(db, "ch") == [(1, 1, "y")]
+
+
+BIGINT = {"sqlite": "INTEGER", "duckdb": "BIGINT", "postgresql": "bigint", "mysql": "bigint(20)"}
+
+
+def test_a_timestamp_into_an_integer_column_is_refused_not_stored_as_a_count(
+    db: Any, target_url: str, engine: str
+) -> None:
+    """Arrow casts a timestamp to int64 as microseconds since 1970: 2024-01-01 was stored as 1704067200000000."""
+    db.script(ddl(engine, "CREATE TABLE t (id {bigint} PRIMARY KEY, n {bigint});"))
+    data = pa.table({"id": [1], "n": pa.array([dt.datetime(2024, 1, 1)], pa.timestamp("us"))})
+    report = laden.load({"t": data}, target_url)
+    assert not report.ok
+    assert report.targets[0].error == (
+        f"{report.targets[0].target}: table 't': column 'n': a timestamp column cannot go into {BIGINT[engine]}: "
+        "laden does not turn dates and times into numbers; convert it in the source (to epoch seconds, say) "
+        "if that is what you mean"
+    )
+    assert rows(db, "t") == []

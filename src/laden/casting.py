@@ -76,7 +76,8 @@ def arrow_type(col: Column) -> pa.DataType:
 
 
 def cast_column(arr: pa.Array, col: Column) -> tuple[pa.Array, list[BadValue]]:
-    """Cast one column; bad rows come back as nulls in the result plus a reason each."""
+    """Cast one column; bad rows come back as nulls in the result plus a reason each. A source
+    type that cannot go into the column at all raises TypeError."""
     target = arrow_type(col)
     fn = _caster(arr.type, target, col)
     try:
@@ -84,13 +85,33 @@ def cast_column(arr: pa.Array, col: Column) -> tuple[pa.Array, list[BadValue]]:
         bad: list[BadValue] = []
     except _CAST_ERRORS as exc:
         if isinstance(exc, pa.ArrowNotImplementedError) and len(arr) > 0:
-            raise TypeError(f"cannot convert Arrow {arr.type} to {col.type} ({exc})") from exc
+            raise TypeError(f"{_described(arr.type)} cannot go into {col.type}; convert it in the source") from exc
         out, bad = _bisect(arr, fn, col, target)
     bad.extend(_checks(arr, out, col, {b.index for b in bad}))
     return out, sorted(bad, key=lambda b: b.index)
 
 
+_PARSED = (TypeKind.INTEGER, TypeKind.FLOAT, TypeKind.DECIMAL, TypeKind.DATE, TypeKind.TIMESTAMP, TypeKind.TIMESTAMP_TZ)
+
+
 def _caster(source: pa.DataType, target: pa.DataType, col: Column) -> ArrayFn:
+    """The conversion of a ``source`` column into ``col``. Text parsed as a number, date or time
+    may have spaces around it, as the databases allow; trimming is only paid for when the text
+    does not parse as it is."""
+    fn = _direct_caster(source, target, col)
+    if not (pa.types.is_string(source) and (col.kind in _PARSED or col.kind is TypeKind.UUID)):
+        return fn
+
+    def padded_too(a: pa.Array) -> pa.Array:
+        try:
+            return fn(a)
+        except _CAST_ERRORS:
+            return fn(pc.utf8_trim_whitespace(a))
+
+    return padded_too
+
+
+def _direct_caster(source: pa.DataType, target: pa.DataType, col: Column) -> ArrayFn:
     k = col.kind
     is_str = pa.types.is_string(source)
     if pa.types.is_duration(source) or pa.types.is_interval(source):
@@ -98,6 +119,7 @@ def _caster(source: pa.DataType, target: pa.DataType, col: Column) -> ArrayFn:
             f"Arrow {source} (a duration) has no loss-free form for {col.type}; convert it to a number of "
             "seconds or microseconds (or text) in the source"
         )
+    _refuse_meaning_change(source, col)
     if k is TypeKind.BOOLEAN and (is_str or pa.types.is_integer(source) or pa.types.is_floating(source)):
         return _to_bool
     if k is TypeKind.TIME and is_str:
@@ -113,6 +135,8 @@ def _caster(source: pa.DataType, target: pa.DataType, col: Column) -> ArrayFn:
         return lambda a: pc.cast(pc.cast(a, pa.timestamp(source.unit, "UTC")), pa.timestamp("us", "UTC")).cast(target)
     if k is TypeKind.JSON and (pa.types.is_nested(source) or pa.types.is_map(source)):
         return _to_json
+    if k is TypeKind.JSON and pa.types.is_temporal(source):  # ISO text has nothing to escape: quote it
+        return lambda a: pc.binary_join_element_wise('"', pc.cast(a, pa.string()), '"', "")
     if k is TypeKind.UUID:
         return _to_uuid
     if pa.types.is_decimal(target) and (pa.types.is_floating(source) or pa.types.is_integer(source)):
@@ -121,6 +145,54 @@ def _caster(source: pa.DataType, target: pa.DataType, col: Column) -> ArrayFn:
     if pa.types.is_string(target) and not is_str and pa.types.is_nested(source):
         return _to_json
     return lambda a: pc.cast(a, target, safe=True)
+
+
+_NUMBERS = (TypeKind.INTEGER, TypeKind.FLOAT, TypeKind.DECIMAL, TypeKind.BOOLEAN)
+_DATES_AND_TIMES = (TypeKind.DATE, TypeKind.TIME, TypeKind.TIMESTAMP, TypeKind.TIMESTAMP_TZ)
+
+
+def _is_number(t: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t) or pa.types.is_boolean(t))
+
+
+def _refuse_meaning_change(source: pa.DataType, col: Column) -> None:
+    """Casts Arrow would do that change what a value means: a date as a count of days, a count of
+    microseconds as a timestamp, a boolean as numeric text the database cannot read."""
+    what = _described(source)
+    if pa.types.is_temporal(source) and col.kind in _NUMBERS:
+        raise TypeError(
+            f"{what} cannot go into {col.type}: laden does not turn dates and times into numbers; "
+            "convert it in the source (to epoch seconds, say) if that is what you mean"
+        )
+    if _is_number(source) and col.kind in _DATES_AND_TIMES:
+        raise TypeError(
+            f"{what} cannot go into {col.type}: laden does not read numbers as dates or times "
+            "(seconds? milliseconds? days?); convert it in the source, or give ISO 8601 text"
+        )
+    if col.kind is TypeKind.DECIMAL and not (_is_number(source) or pa.types.is_string(source)):
+        raise TypeError(f"{what} cannot go into {col.type}; convert it in the source")
+    if col.kind is TypeKind.DECIMAL and pa.types.is_boolean(source):
+        raise TypeError(f"{what} cannot go into {col.type}; convert it to 0 and 1 in the source")
+
+
+def _described(t: pa.DataType) -> str:
+    """A source column's Arrow type in words, for messages."""
+    checks = (
+        (pa.types.is_timestamp, "a timestamp column"),
+        (pa.types.is_date, "a date column"),
+        (pa.types.is_time, "a time-of-day column"),
+        (pa.types.is_boolean, "a boolean column"),
+        (pa.types.is_integer, "an integer column"),
+        (pa.types.is_floating, "a floating-point column"),
+        (pa.types.is_decimal, "a decimal column"),
+        (lambda x: pa.types.is_string(x) or pa.types.is_large_string(x), "a text column"),
+        (lambda x: pa.types.is_binary(x) or pa.types.is_large_binary(x), "a binary column"),
+        (pa.types.is_fixed_size_binary, "a binary column"),
+        (pa.types.is_map, "a map column"),
+        (pa.types.is_struct, "a struct column"),
+        (lambda x: pa.types.is_list(x) or pa.types.is_large_list(x) or pa.types.is_fixed_size_list(x), "a list column"),
+    )
+    return next((words for test, words in checks if test(t)), f"an Arrow {t} column")
 
 
 def _bisect(arr: pa.Array, fn: ArrayFn, col: Column, target: pa.DataType) -> tuple[pa.Array, list[BadValue]]:
@@ -156,8 +228,68 @@ def _reason(value: object, col: Column, exc: Exception) -> str:
     shown = repr(value)
     if len(shown) > 80:
         shown = shown[:77] + "..."
-    detail = str(exc).split("\n")[0]
-    return f"cannot convert {shown} to {col.type} ({detail})"
+    return f"cannot convert {shown} to {col.type} ({_why(value, col, str(exc).split(chr(10))[0])})"
+
+
+_EXPECTED = {
+    TypeKind.DATE: "not a valid date; expected YYYY-MM-DD",
+    TypeKind.TIME: "not a valid time of day; expected HH:MM[:SS[.ffffff]]",
+    TypeKind.TIMESTAMP: "not a valid timestamp; expected YYYY-MM-DD[ HH:MM[:SS[.ffffff]]], optionally with Z or +HH:MM",
+}
+_EXPECTED[TypeKind.TIMESTAMP_TZ] = _EXPECTED[TypeKind.TIMESTAMP]
+
+
+def _why(value: object, col: Column, detail: str) -> str:
+    """Why one value does not convert, in the column's terms rather than Arrow's (``detail``: what
+    Arrow or laden's own conversion said, kept when nothing plainer applies)."""
+    if "Invalid UTF8" in detail:
+        return "not valid UTF-8 text"
+    if col.kind in _EXPECTED and isinstance(value, str):
+        return _EXPECTED[col.kind]
+    if col.kind not in (TypeKind.INTEGER, TypeKind.DECIMAL, TypeKind.FLOAT):
+        return detail  # laden's own words: booleans, UUIDs, JSON, dates from timestamps
+    number = _as_decimal(value)
+    if number is None:
+        return "not a number"
+    if not number.is_finite():
+        return f"{'NaN' if number.is_nan() else 'infinity'} is not a value {col.type} can hold"
+    if col.kind is TypeKind.FLOAT:
+        exact = 2 ** (24 if col.float_bits == 32 else 53)
+        return f"{col.type} holds whole numbers exactly only up to {exact}; it would be rounded"
+    return _numeric_why(number, col) or detail
+
+
+def _numeric_why(number: decimal.Decimal, col: Column) -> str | None:
+    """A finite number that does not fit an integer or bounded decimal column: why."""
+    scale = 0 if col.kind is TypeKind.INTEGER else (col.scale or 0)
+    fraction = max(0, -number.normalize().as_tuple().exponent)  # type: ignore[operator]
+    if fraction > scale:
+        if scale == 0:
+            return f"has a fraction; {col.type} holds whole numbers only"
+        return f"has more than {scale} decimal places; {col.type} would round it"
+    if col.kind is TypeKind.INTEGER:
+        bits = col.int_bits or 64
+        low, high = (0, 2**bits - 1) if col.unsigned else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+        if not low <= number <= high:
+            return f"out of range; {col.type} holds {low} to {high}"
+        return "not written as a whole number; give plain digits"  # 1e3, 0x1F, +-5
+    if col.precision is not None and number and number.adjusted() + 1 > col.precision - scale:
+        return f"out of range; {col.type} holds at most {col.precision - scale} digits before the decimal point"
+    return None
+
+
+def _as_decimal(value: object) -> decimal.Decimal | None:
+    """``value`` as an exact number, or None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | decimal.Decimal):
+        return decimal.Decimal(value)
+    if isinstance(value, str):
+        try:
+            return decimal.Decimal(value.strip())
+        except decimal.InvalidOperation:
+            return None
+    return None
 
 
 def _checks(src: pa.Array, out: pa.Array, col: Column, skip: set[int]) -> list[BadValue]:
@@ -331,7 +463,11 @@ def cast_batch(
     arrays = []
     bad: list[BadValue] = []
     for name, col in zip(sources, columns, strict=True):
-        out, problems = cast_column(batch.column(name), col)
+        try:
+            out, problems = cast_column(batch.column(name), col)
+        except TypeError as exc:
+            source = "" if name == col.name else f" (from source column {name!r})"
+            raise TypeError(f"column {col.name!r}{source}: {exc}") from exc
         arrays.append(out)
         bad.extend(problems)
     fields = [pa.field(c.name, a.type) for c, a in zip(columns, arrays, strict=True)]
