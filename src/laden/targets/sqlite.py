@@ -38,6 +38,7 @@ _DRIVER_WORDS = re.compile(r"^[A-Z_]+: (?:\[SQLite\] )?(?:failed to execute(?: q
 
 _NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
 _SIGNIFICANT = 15
+_SIGNIFICANT_SCALAR = one_value_array(_SIGNIFICANT)[0]  # a Python int given to a kernel would import pandas
 
 
 def affinity(declared: str) -> str:
@@ -79,7 +80,7 @@ def _refused(arr: pa.Array, col: Column) -> tuple[pa.Array, str] | None:
     if pa.types.is_decimal(t) and aff in ("INTEGER", "REAL", "NUMERIC"):
         digits = significant_digits(arr)
         return (
-            pc.greater(digits, one_value_array(_SIGNIFICANT)[0]),  # a Python int would import pandas
+            pc.greater(digits, _SIGNIFICANT_SCALAR),
             f"SQLite keeps {_SIGNIFICANT} significant digits in a {col.type} column (it stores a float); "
             "declare the column TEXT to keep decimals exact",
         )
