@@ -196,6 +196,50 @@ def test_sqlite_upsert_rejects_carry_sqlite_words_only(sqlite_url: str, make_db:
     assert rows(db, "ch") == [(1, 1, "y")]
 
 
+@pytest.mark.parametrize("unique", [True, False], ids=["on_conflict", "update_then_insert"])
+def test_sqlite_upsert_leaves_rows_already_as_staged_alone(sqlite_url: str, make_db: Any, unique: bool) -> None:
+    """Re-running an upsert rewrote every row and fired every UPDATE trigger. A change SQLite's
+    collation or affinity would hide still counts: 'Ann' -> 'ANN' under NOCASE, '1' -> 1."""
+    db = make_db(sqlite_url)
+    key = "PRIMARY KEY" if unique else ""
+    db.script(
+        f"CREATE TABLE p (id INTEGER {key}, name TEXT COLLATE NOCASE, price NUMERIC, tag TEXT, v REAL);"
+        "CREATE TABLE updates (n INTEGER); INSERT INTO updates VALUES (0);"
+        "CREATE TRIGGER counted AFTER UPDATE ON p BEGIN UPDATE updates SET n = n + 1; END;"
+    )
+    first = pa.table(
+        {
+            "id": [1, 2, 3],
+            "name": ["Ann", "Bob", None],
+            "price": [1.5, 2.0, None],
+            "tag": ["1", "x", None],
+            "v": [0.5, 1.0, None],
+        }
+    )
+    assert laden.load({"p": first}, sqlite_url).ok
+    again = laden.load({"p": first}, sqlite_url, strategy="upsert", keys={"p": ["id"]})
+    assert again.ok, str(again)
+    assert db.query("SELECT n FROM updates") == [(0,)]
+    changed = pa.table(
+        {
+            "id": [1, 2, 3, 4],
+            "name": ["ANN", "Bob", None, "Dee"],
+            "price": [1.5, 2.0, 3.0, None],
+            "tag": ["1", "x", None, None],
+            "v": [0.5, 1.0, None, None],
+        }
+    )
+    report = laden.load({"p": changed}, sqlite_url, strategy="upsert", keys={"p": ["id"]})
+    assert report.ok, str(report)
+    assert db.query("SELECT n FROM updates") == [(2,)]
+    assert rows(db, "p") == [
+        (1, "ANN", 1.5, "1", 0.5),
+        (2, "Bob", 2, "x", 1.0),
+        (3, None, 3, None, None),
+        (4, "Dee", None, None, None),
+    ]
+
+
 BIGINT = {"sqlite": "INTEGER", "duckdb": "BIGINT", "postgresql": "bigint", "mysql": "bigint(20)"}
 
 

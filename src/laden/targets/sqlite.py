@@ -227,12 +227,15 @@ class SQLiteBackend(SqlBackend):
             raise self.translate(exc) from exc
 
     def merge(self, table: Table, staging: str, columns: Sequence[Column], keys: Sequence[str], where: str) -> int:
+        """Rows already as staged are left alone (see :meth:`changed`): re-running an upsert rewrites nothing."""
         names = [c.name for c in columns]
-        rest = [n for n in names if n not in keys]
+        rest = [c for c in columns if c.name not in keys]
         t = self.qualified(table.name)
         if set(keys) in [set(k) for k in table.unique_keys()]:
             action = (
-                ("DO UPDATE SET " + ", ".join(f"{self.quote(c)} = excluded.{self.quote(c)}" for c in rest))
+                "DO UPDATE SET "
+                + ", ".join(f"{self.quote(c.name)} = excluded.{self.quote(c.name)}" for c in rest)
+                + f" WHERE {self.changed(rest, t, 'excluded')}"
                 if rest
                 else "DO NOTHING"
             )
@@ -244,8 +247,11 @@ class SQLiteBackend(SqlBackend):
         on = " AND ".join(f"{t}.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
         updated = 0
         if rest:
-            sets = ", ".join(f"{self.quote(c)} = s.{self.quote(c)}" for c in rest)
-            updated = self.execute(f"UPDATE {t} SET {sets} FROM (SELECT * FROM {staging} WHERE {where}) s WHERE {on}")
+            sets = ", ".join(f"{self.quote(c.name)} = s.{self.quote(c.name)}" for c in rest)
+            updated = self.execute(
+                f"UPDATE {t} SET {sets} FROM (SELECT * FROM {staging} WHERE {where}) s "
+                f"WHERE {on} AND {self.changed(rest, t, 's')}"
+            )
         exists = " AND ".join(f"x.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
         inserted = self.execute(
             f"INSERT INTO {t} ({self.cols(names)}) SELECT {self.cols(names, 's.')} FROM {staging} s "
@@ -253,6 +259,19 @@ class SQLiteBackend(SqlBackend):
             f"AND NOT EXISTS (SELECT 1 FROM {t} x WHERE {exists})"
         )
         return updated + inserted
+
+    def changed(self, columns: Sequence[Column], t: str, s: str) -> str:
+        """That row ``t`` differs from row ``s`` in ``columns`` as stored: compared byte for byte
+        whatever the column's collation ('A' and 'a' differ under NOCASE) and by storage class
+        (1 and '1' differ). Where the staged value would only become equal through the column's
+        affinity (1.0 into NUMERIC), the row is written: never the reverse. (-0.0 and 0.0 compare
+        equal, but SQLite keeps the sign only in a column without affinity, which laden gives
+        text and bytes, never numbers: see :func:`_refused`.)"""
+        terms = [
+            f"{t}.{q} IS NOT {s}.{q} COLLATE BINARY OR typeof({t}.{q}) <> typeof({s}.{q})"
+            for q in (self.quote(c.name) for c in columns)
+        ]
+        return "(" + " OR ".join(terms) + ")"
 
     def bound(self, value: Any, column: Column) -> Any:
         """SQLite keeps times as ISO text (UTC wall time) and has no exact decimals."""
