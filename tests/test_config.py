@@ -19,6 +19,7 @@ import pytest
 import laden
 from helpers import create_shop, rows
 from laden.config import ConfigError, parse_config
+from laden.errors import UsageError
 
 LADEN = [sys.executable, "-m", "laden.cli"]
 
@@ -83,7 +84,8 @@ def test_every_problem_is_reported_with_what_was_expected() -> None:
         parse_config(text, Path("c.yaml"), environ={})
     assert info.value.problems == [
         "c.yaml:3: datasources.db.type: expected one of postgresql, mysql, sqlite, duckdb, got 'oracle'",
-        "c.yaml:4: datasources.db.connection.hots: unknown key; expected one of: host, port, database, user, "
+        "c.yaml:4: datasources.db.connection.hots: unknown key (did you mean 'host'?); expected one of: host, port, "
+        "database, user, "
         "password, path, url, options",
         "c.yaml:4: datasources.db.connection.port: expected a whole number, got 'abc'",
         "c.yaml:5: datasources.db.pool.min_size: min_size 5 is larger than max_size 2",
@@ -91,6 +93,34 @@ def test_every_problem_is_reported_with_what_was_expected() -> None:
         "c.yaml:7: targets.w.strategy: expected one of append, truncate_insert, upsert, got 'merge'",
     ]
     assert str(info.value).startswith("6 problems in the configuration:\n  c.yaml:3: ")
+
+
+def test_a_misspelt_name_is_answered_with_the_likely_one() -> None:
+    text = textwrap.dedent(
+        """\
+        datasources:
+          shop: {type: sqlite, connection: {path: shop.db}}
+        targets:
+          warehouse: {datasource: shopp, batch_sise: 10}
+        """
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, Path("c.yaml"), environ={})
+    assert info.value.problems == [
+        "c.yaml:4: targets.warehouse.batch_sise: unknown key (did you mean 'batch_size'?); expected one of: "
+        "datasource, database, type, strategy, batch_size, on_error, max_rejects, keys, tables, description, "
+        "table_mappings, respect_fk_order",
+        "c.yaml:4: targets.warehouse.datasource: no datasource 'shopp' (did you mean 'shop'?); defined: shop",
+    ]
+    config = parse_config(text.replace("shopp, batch_sise: 10", "shop"), Path("c.yaml"), environ={})
+    with pytest.raises(UsageError) as caught:
+        config.target("warehous")
+    assert str(caught.value) == (
+        "'warehous' is neither a target URL nor a target in c.yaml (did you mean 'warehouse'?); targets there: "
+        "warehouse; a URL looks like postgresql://host/db"
+    )
+    with pytest.raises(UsageError, match=r"^no datasource 'shp' in c.yaml \(did you mean 'shop'\?\); defined: shop$"):
+        config.datasource("shp")
 
 
 def test_a_name_yaml_reads_as_boolean_null_or_number_must_be_quoted() -> None:

@@ -226,7 +226,22 @@ def test_unknown_source_column_is_an_error(db: Any, target_url: str) -> None:
     bad = CUSTOMERS.append_column("shoe_size", pa.array([1, 2, 3]))
     report = laden.load({"customers": bad}, target_url)
     assert not report.ok
-    assert "table 'customers' has no column 'shoe_size' (source column)" in (report.targets[0].error or "")
+    assert "table 'customers' has no column 'shoe_size' (source column); its columns are" in (
+        report.targets[0].error or ""
+    )
+    assert db.count("customers") == 0
+
+
+def test_a_misspelt_column_or_table_is_answered_with_the_likely_name(db: Any, target_url: str) -> None:
+    create_shop(db)
+    report = laden.load({"customers": CUSTOMERS.rename_columns(["id", "name", "emial"])}, target_url)
+    assert "table 'customers' has no column 'emial' (source column; did you mean 'email'?); its columns are" in (
+        report.targets[0].error or ""
+    )
+    report = laden.load({"Customer": CUSTOMERS}, target_url)
+    assert f"table 'Customer' does not exist in {report.targets[0].target} (did you mean 'customers'?); create it" in (
+        report.targets[0].error or ""
+    )
     assert db.count("customers") == 0
 
 

@@ -171,7 +171,8 @@ def test_conflicting_duplicates_are_bad_rows_with_row_and_reason(sqlite_url: str
          "table_mappings.customers: source column 'nope' is not in Arrow table 'extract'; its columns are "
          "customer_id, customer_name, customer_email, order_id, order_date, line, sku, qty"),
         ({"customers": {"columns": {"customer_id": "id", "customer_name": "nme"}}}, SchemaMismatchError,
-         "table_mappings.customers: table 'customers' has no column 'nme'; its columns are id, name, email"),
+         "table_mappings.customers: table 'customers' has no column 'nme' (did you mean 'name'?); its columns are "
+         "id, name, email"),
         ({"customers": {"columns": {"customer_id": "id"}}}, SchemaMismatchError,
          "table_mappings.customers: column 'name' is NOT NULL and has no default, but no source column or constant "
          "is mapped to it; map one"),

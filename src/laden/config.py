@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from laden.errors import UsageError
+from laden.errors import UsageError, aside, did_you_mean
 from laden.plan import OnError, Strategy
 from laden.pool import PoolConfig
 from laden.urls import DatabaseURL, Engine
@@ -153,7 +153,8 @@ class Config:
         found = self.datasources.get(name)
         if found is None:
             raise UsageError(
-                f"no datasource {name!r} in {self._where()}; defined: {', '.join(self.datasources) or 'none'}"
+                f"no datasource {name!r} in {self._where()}{aside(did_you_mean(name, self.datasources))}; "
+                f"defined: {', '.join(self.datasources) or 'none'}"
             )
         return found
 
@@ -166,8 +167,9 @@ class Config:
             )
         if found is None:
             raise UsageError(
-                f"{name!r} is neither a target URL nor a target in {self._where()} "
-                f"(targets there: {', '.join(self.targets) or 'none'}); a URL looks like postgresql://host/db"
+                f"{name!r} is neither a target URL nor a target in {self._where()}"
+                f"{aside(did_you_mean(name, [*self.targets, *self.datasources]))}; "
+                f"targets there: {', '.join(self.targets) or 'none'}; a URL looks like postgresql://host/db"
             )
         return found
 
@@ -426,7 +428,8 @@ class Reader:
                 )
                 continue
             if allowed is not None and str(key) not in allowed:
-                self.problem((*path, str(key)), f"unknown key; expected one of: {', '.join(allowed)}")
+                hint = aside(did_you_mean(str(key), allowed))
+                self.problem((*path, str(key)), f"unknown key{hint}; expected one of: {', '.join(allowed)}")
                 continue
             out[str(key)] = item
         return out
@@ -675,7 +678,11 @@ class Reader:
         database = self.string(t.get("database"), (*path, "database"))
         ds = sources.get(source or "")
         if source and source not in sources:
-            self.problem((*path, "datasource"), f"no datasource {source!r}; defined: {', '.join(sources) or 'none'}")
+            self.problem(
+                (*path, "datasource"),
+                f"no datasource {source!r}{aside(did_you_mean(source, sources))}; "
+                f"defined: {', '.join(sources) or 'none'}",
+            )
         elif ds and database and ds.databases and database not in ds.databases:
             self.problem(
                 (*path, "database"),

@@ -24,6 +24,9 @@ Connection URLs in messages are always masked.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class LadenError(Exception):
     """Root of every error laden raises."""
@@ -94,3 +97,16 @@ class CancelledError(TargetError):
 
 class ReportError(LadenError):
     """Raised by ``Report.raise_for_status()`` when any target did not finish ok."""
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """``"did you mean 'age'?"`` for the one of ``choices`` closest to a misspelt ``name``
+    (case aside), or ``""`` when none is close."""
+    by_lower = {c.lower(): c for c in choices}
+    found = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.75)
+    return f"did you mean {by_lower[found[0]]!r}?" if found else ""
+
+
+def aside(text: str) -> str:
+    """``text`` as a parenthesis after a word, or nothing when empty."""
+    return f" ({text})" if text else ""

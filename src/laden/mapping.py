@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from laden.backfill.checksum import column_hash, mix
-from laden.errors import SchemaMismatchError, UsageError
+from laden.errors import SchemaMismatchError, UsageError, aside, did_you_mean
 from laden.schema import Schema
 from laden.source import BadSourceRow, Dataset, NumberedBatch, TableSource
 
@@ -141,7 +141,8 @@ def check_mappings(mappings: Mapping[str, TableMapping], source: pa.Schema, orig
         for s, _ in m.columns:
             if s not in source.names:
                 raise UsageError(
-                    f"table_mappings.{m.table}: source column {s!r} is not in {origin}; its columns are "
+                    f"table_mappings.{m.table}: source column {s!r} is not in {origin}"
+                    f"{aside(did_you_mean(s, source.names))}; its columns are "
                     f"{', '.join(source.names)}"
                 )
         for key in m.distinct_on:
@@ -159,7 +160,8 @@ def check_against(mappings: Mapping[str, TableMapping], schema: Schema, target: 
         table = schema.table(m.table)
         if table is None:
             raise SchemaMismatchError(
-                f"{target}: table_mappings.{m.table}: no table {m.table!r} in the target "
+                f"{target}: table_mappings.{m.table}: no table {m.table!r} in the target"
+                f"{aside(did_you_mean(m.table, schema.table_names))} "
                 f"(tables there: {', '.join(schema.table_names) or 'none'})",
                 target=target,
                 table=m.table,
@@ -167,7 +169,8 @@ def check_against(mappings: Mapping[str, TableMapping], schema: Schema, target: 
         for col in m.targets:
             if table.column(col) is None:
                 raise SchemaMismatchError(
-                    f"{target}: table_mappings.{m.table}: table {m.table!r} has no column {col!r}; its columns are "
+                    f"{target}: table_mappings.{m.table}: table {m.table!r} has no column {col!r}"
+                    f"{aside(did_you_mean(col, table.column_names))}; its columns are "
                     f"{', '.join(table.column_names)}",
                     target=target,
                     table=m.table,

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from laden.errors import SchemaMismatchError, UnsupportedError, UsageError
+from laden.errors import SchemaMismatchError, UnsupportedError, UsageError, aside, did_you_mean
 from laden.graph import Cycle, Edge, edges_of, load_order, topo_order
 from laden.schema import Column, Schema, Table
 
@@ -288,7 +288,8 @@ def _find_table(name: str, schema: Schema, caps: Capabilities, target: str) -> T
         table = schema.table(name.lower())
     if table is None:
         raise SchemaMismatchError(
-            f"table {name!r} does not exist in {target}{caps.too_long(name) or '; create it first'} "
+            f"table {name!r} does not exist in {target}"
+            f"{caps.too_long(name) or aside(did_you_mean(name, schema.table_names)) + '; create it first'} "
             f"(tables there: {', '.join(schema.table_names) or 'none'})",
             target=target,
             table=name,
@@ -299,6 +300,17 @@ def _find_table(name: str, schema: Schema, caps: Capabilities, target: str) -> T
 def _written_fks(table: Table, columns: Sequence[ColumnMap]) -> Table:
     written = {c.target.name for c in columns}
     return dataclasses.replace(table, foreign_keys=tuple(fk for fk in table.foreign_keys if set(fk.columns) <= written))
+
+
+def _unknown_column(name: str, table: Table, caps: Capabilities, target: str) -> SchemaMismatchError:
+    too_long = caps.too_long(name)
+    hint = "" if too_long else did_you_mean(name, table.column_names)
+    return SchemaMismatchError(
+        f"{target}: table {table.name!r} has no column {name!r} (source column{'; ' + hint if hint else ''})"
+        f"{too_long}; its columns are {', '.join(table.column_names)}. Rename or drop the source column.",
+        target=target,
+        table=table.name,
+    )
 
 
 def match_columns(source: pa.Schema, table: Table, caps: Capabilities, *, target: str) -> tuple[ColumnMap, ...]:
@@ -313,12 +325,7 @@ def match_columns(source: pa.Schema, table: Table, caps: Capabilities, *, target
             matches = [c for c in table.columns if c.name.lower() == name.lower()]
             col = matches[0] if len(matches) == 1 else None
         if col is None:
-            raise SchemaMismatchError(
-                f"{target}: table {table.name!r} has no column {name!r} (source column){caps.too_long(name)}; "
-                f"its columns are {', '.join(table.column_names)}. Rename or drop the source column.",
-                target=target,
-                table=table.name,
-            )
+            raise _unknown_column(name, table, caps, target)
         if col.computed:
             raise SchemaMismatchError(
                 f"{target}: column {col.name!r} of table {table.name!r} is computed by the database "

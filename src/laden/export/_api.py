@@ -6,7 +6,7 @@ import enum
 from collections.abc import Sequence
 from typing import Any
 
-from laden.errors import UsageError
+from laden.errors import UsageError, aside, did_you_mean
 from laden.export import _json_schema, _pure, _pydantic, _sqlalchemy
 from laden.export._common import PY_RESERVED, build
 from laden.export.constraints import Constraint, parse_constraints, validate
@@ -39,7 +39,9 @@ def find_table(schema: Schema, name: str) -> Table:
     table = schema.table(name) or schema.table(name, fold_case=True)
     if table is None:
         have = ", ".join(schema.table_names) if schema.tables else "none"
-        raise UsageError(f"unknown table {name!r}; the target's tables: {have}")
+        raise UsageError(
+            f"unknown table {name!r}{aside(did_you_mean(name, schema.table_names))}; the target's tables: {have}"
+        )
     return table
 
 
