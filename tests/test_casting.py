@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
+import zoneinfo
 
 import pyarrow as pa
 import pytest
@@ -121,6 +123,21 @@ REAL = col(TypeKind.FLOAT, "real", float_bits=32)
         ),
         ([2**40], REAL, ["real holds whole numbers exactly only up to 16777216; it would be rounded"]),
         (["abc"], REAL, ["not a number"]),
+        (["1_000"], col(TypeKind.FLOAT, "double", float_bits=64), ["not a number"]),  # Python reads it, Arrow not
+        (["1e1000000"], INTEGER, ["out of range; integer holds -2147483648 to 2147483647"]),  # decimal.Overflow once
+        (
+            ["0.1234567890123456789012345678901"],  # 31 places: normalize() would round to 28 digits
+            col(TypeKind.DECIMAL, "numeric(38,30)", precision=38, scale=30),
+            ["has more than 30 decimal places; numeric(38,30) would round it"],
+        ),
+        (
+            [1234.1, 1.25],  # the digits the cast reads, not 1234.0999999999999090505...
+            col(TypeKind.DECIMAL, "numeric(4,1)", precision=4, scale=1),
+            [
+                "out of range; numeric(4,1) holds at most 3 digits before the decimal point",
+                "has more than 1 decimal place; numeric(4,1) would round it",
+            ],
+        ),
         (["2024-02-30", "01/02/2024"], col(TypeKind.DATE, "date"), ["not a valid date; expected YYYY-MM-DD"] * 2),
         (["25:00"], col(TypeKind.TIME, "time"), ["not a valid time of day; expected HH:MM[:SS[.ffffff]]"]),
         (
@@ -186,6 +203,11 @@ def test_text_with_spaces_around_it_parses_as_the_databases_allow() -> None:
             "a boolean column cannot go into numeric; convert it to 0 and 1 in the source",
         ),
         (pa.array([[1, 2]]), INTEGER, "a list column cannot go into integer; convert it in the source"),
+        (
+            pa.array([dt.datetime(2024, 1, 1)]),
+            col(TypeKind.BOOLEAN, "boolean"),
+            "a timestamp column cannot go into boolean; convert it in the source",
+        ),
     ],
 )
 def test_casts_that_change_what_a_value_means_are_refused(values: pa.Array, column: Column, message: str) -> None:
@@ -201,5 +223,21 @@ def test_a_refused_column_is_named_with_its_source_column() -> None:
 
 
 def test_dates_and_times_into_json_are_json_strings() -> None:
-    out, bad = cast_column(pa.array([dt.date(2024, 1, 2), None]), col(TypeKind.JSON, "json"))
-    assert (out.to_pylist(), bad) == (['"2024-01-02"', None], [])
+    json_ = col(TypeKind.JSON, "json")
+    berlin = dt.datetime(2024, 1, 1, 13, 0, 0, 5, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin"))
+    cases = [
+        (pa.array([dt.date(2024, 1, 2), None]), ['"2024-01-02"', None]),
+        (pa.array([berlin], pa.timestamp("us", "Europe/Berlin")), ['"2024-01-01T12:00:00.000005Z"']),  # UTC
+        (pa.array([dt.datetime(2024, 1, 1, 13)], pa.timestamp("us")), ['"2024-01-01T13:00:00.000000"']),
+        (pa.array([dt.time(1, 2)]), ['"01:02:00.000000"']),
+    ]
+    for values, expected in cases:
+        out, bad = cast_column(values, json_)
+        assert (out.to_pylist(), bad) == (expected, [])
+        assert [json.loads(v) for v in out.to_pylist() if v is not None]  # valid JSON
+
+
+def test_a_column_of_nulls_goes_into_any_column() -> None:
+    for column in (MONEY, INTEGER, col(TypeKind.DATE, "date"), col(TypeKind.DECIMAL, "numeric")):
+        out, bad = cast_column(pa.nulls(2), column)
+        assert (out.to_pylist(), bad) == ([None, None], []), column.type

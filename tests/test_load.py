@@ -438,10 +438,12 @@ def test_concurrent_reader_never_sees_partial_state(db: Any, target_url: str, en
         poller = subprocess.Popen(
             [sys.executable, "-c", _SQLITE_POLLER, db.path, f"{db.path}.over"], stdout=subprocess.PIPE, text=True
         )
-        assert poller.stdout is not None and poller.stdout.readline() == "ready\n"
-        report = laden.load({"facts": new}, target_url, strategy="truncate_insert", batch_size=500)
-        time.sleep(0.05)
-        Path(f"{db.path}.over").touch()
+        try:
+            assert poller.stdout is not None and poller.stdout.readline() == "ready\n"
+            report = laden.load({"facts": new}, target_url, strategy="truncate_insert", batch_size=500)
+            time.sleep(0.05)
+        finally:
+            Path(f"{db.path}.over").touch()  # the reader stops whatever happened
         out, _ = poller.communicate(timeout=60)
         last = out.strip().splitlines()[-1]
         seen = {tuple(x) for x in ast.literal_eval(last)}  # type: ignore[misc]

@@ -514,7 +514,7 @@ def test_pool_waits_when_exhausted_then_says_so(sqlite_file: str) -> None:
             f"{masked(sqlite_file)}: all 2 connections of the pool are in use and none came free within 0.3 s; "
             "raise the pool's max_size or connect_timeout, or run fewer queries at once"
         )
-        threading.Timer(0.02, p.release, [a]).start()  # comes free while the next checkout waits
+        threading.Timer(0.05, p.release, [a]).start()  # comes free while the next checkout waits
         assert p.acquire() is a
         p.release(a)
         p.release(b)

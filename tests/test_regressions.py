@@ -199,7 +199,7 @@ def test_sqlite_upsert_rejects_carry_sqlite_words_only(sqlite_url: str, make_db:
 @pytest.mark.parametrize("unique", [True, False], ids=["on_conflict", "update_then_insert"])
 def test_sqlite_upsert_leaves_rows_already_as_staged_alone(sqlite_url: str, make_db: Any, unique: bool) -> None:
     """Re-running an upsert rewrote every row and fired every UPDATE trigger. A change SQLite's
-    collation or affinity would hide still counts: 'Ann' -> 'ANN' under NOCASE, '1' -> 1."""
+    collation would hide still counts: 'Ann' -> 'ANN' under NOCASE."""
     db = make_db(sqlite_url)
     key = "PRIMARY KEY" if unique else ""
     db.script(

@@ -86,32 +86,36 @@ def cast_column(arr: pa.Array, col: Column) -> tuple[pa.Array, list[BadValue]]:
     except _CAST_ERRORS as exc:
         if isinstance(exc, pa.ArrowNotImplementedError) and len(arr) > 0:
             raise TypeError(f"{_described(arr.type)} cannot go into {col.type}; convert it in the source") from exc
-        out, bad = _bisect(arr, fn, col, target)
+        out, bad = _cast_trimmed(arr, fn, col)
     bad.extend(_checks(arr, out, col, {b.index for b in bad}))
     return out, sorted(bad, key=lambda b: b.index)
 
 
-_PARSED = (TypeKind.INTEGER, TypeKind.FLOAT, TypeKind.DECIMAL, TypeKind.DATE, TypeKind.TIMESTAMP, TypeKind.TIMESTAMP_TZ)
+_PARSED = (
+    TypeKind.INTEGER,
+    TypeKind.FLOAT,
+    TypeKind.DECIMAL,
+    TypeKind.DATE,
+    TypeKind.TIMESTAMP,
+    TypeKind.TIMESTAMP_TZ,
+    TypeKind.UUID,
+)
+
+
+def _cast_trimmed(arr: pa.Array, fn: ArrayFn, col: Column) -> tuple[pa.Array, list[BadValue]]:
+    """After the cast of ``arr`` failed: text parsed as a number, date, time or UUID may have
+    spaces around it, as the databases allow (trimmed here, once, so clean text never pays for
+    it); what still fails is found by bisection and explained with the value as given."""
+    work = pc.utf8_trim_whitespace(arr) if pa.types.is_string(arr.type) and col.kind in _PARSED else arr
+    if work is not arr:
+        try:
+            return fn(work), []
+        except _CAST_ERRORS:
+            pass
+    return _bisect(work, fn, col, arr)
 
 
 def _caster(source: pa.DataType, target: pa.DataType, col: Column) -> ArrayFn:
-    """The conversion of a ``source`` column into ``col``. Text parsed as a number, date or time
-    may have spaces around it, as the databases allow; trimming is only paid for when the text
-    does not parse as it is."""
-    fn = _direct_caster(source, target, col)
-    if not (pa.types.is_string(source) and (col.kind in _PARSED or col.kind is TypeKind.UUID)):
-        return fn
-
-    def padded_too(a: pa.Array) -> pa.Array:
-        try:
-            return fn(a)
-        except _CAST_ERRORS:
-            return fn(pc.utf8_trim_whitespace(a))
-
-    return padded_too
-
-
-def _direct_caster(source: pa.DataType, target: pa.DataType, col: Column) -> ArrayFn:
     k = col.kind
     is_str = pa.types.is_string(source)
     if pa.types.is_duration(source) or pa.types.is_interval(source):
@@ -135,8 +139,8 @@ def _direct_caster(source: pa.DataType, target: pa.DataType, col: Column) -> Arr
         return lambda a: pc.cast(pc.cast(a, pa.timestamp(source.unit, "UTC")), pa.timestamp("us", "UTC")).cast(target)
     if k is TypeKind.JSON and (pa.types.is_nested(source) or pa.types.is_map(source)):
         return _to_json
-    if k is TypeKind.JSON and pa.types.is_temporal(source):  # ISO text has nothing to escape: quote it
-        return lambda a: pc.binary_join_element_wise('"', pc.cast(a, pa.string()), '"', "")
+    if k is TypeKind.JSON and pa.types.is_temporal(source):
+        return _temporal_to_json
     if k is TypeKind.UUID:
         return _to_uuid
     if pa.types.is_decimal(target) and (pa.types.is_floating(source) or pa.types.is_integer(source)):
@@ -159,6 +163,8 @@ def _refuse_meaning_change(source: pa.DataType, col: Column) -> None:
     """Casts Arrow would do that change what a value means: a date as a count of days, a count of
     microseconds as a timestamp, a boolean as numeric text the database cannot read."""
     what = _described(source)
+    if pa.types.is_temporal(source) and col.kind is TypeKind.BOOLEAN:
+        raise TypeError(f"{what} cannot go into {col.type}; convert it in the source")
     if pa.types.is_temporal(source) and col.kind in _NUMBERS:
         raise TypeError(
             f"{what} cannot go into {col.type}: laden does not turn dates and times into numbers; "
@@ -169,7 +175,9 @@ def _refuse_meaning_change(source: pa.DataType, col: Column) -> None:
             f"{what} cannot go into {col.type}: laden does not read numbers as dates or times "
             "(seconds? milliseconds? days?); convert it in the source, or give ISO 8601 text"
         )
-    if col.kind is TypeKind.DECIMAL and not (_is_number(source) or pa.types.is_string(source)):
+    if col.kind is TypeKind.DECIMAL and not (
+        _is_number(source) or pa.types.is_string(source) or pa.types.is_null(source)
+    ):
         raise TypeError(f"{what} cannot go into {col.type}; convert it in the source")
     if col.kind is TypeKind.DECIMAL and pa.types.is_boolean(source):
         raise TypeError(f"{what} cannot go into {col.type}; convert it to 0 and 1 in the source")
@@ -195,7 +203,9 @@ def _described(t: pa.DataType) -> str:
     return next((words for test, words in checks if test(t)), f"an Arrow {t} column")
 
 
-def _bisect(arr: pa.Array, fn: ArrayFn, col: Column, target: pa.DataType) -> tuple[pa.Array, list[BadValue]]:
+def _bisect(arr: pa.Array, fn: ArrayFn, col: Column, given: pa.Array) -> tuple[pa.Array, list[BadValue]]:
+    """The rows of ``arr`` that do not convert, found with O(k log n) casts; ``given``: the values
+    as the source gave them, for the reasons."""
     bad_idx: list[int] = []
     reasons: dict[int, str] = {}
 
@@ -206,7 +216,7 @@ def _bisect(arr: pa.Array, fn: ArrayFn, col: Column, target: pa.DataType) -> tup
         except _CAST_ERRORS as exc:
             if hi - lo == 1:
                 bad_idx.append(lo)
-                reasons[lo] = _reason(arr[lo].as_py(), col, exc)
+                reasons[lo] = _reason(given[lo].as_py(), col, exc)
                 return
         mid = (lo + hi) // 2
         visit(lo, mid)
@@ -253,36 +263,49 @@ def _why(value: object, col: Column, detail: str) -> str:
         return "not a number"
     if not number.is_finite():
         return f"{'NaN' if number.is_nan() else 'infinity'} is not a value {col.type} can hold"
-    if col.kind is TypeKind.FLOAT:
+    if col.kind is TypeKind.FLOAT and isinstance(value, int):
         exact = 2 ** (24 if col.float_bits == 32 else 53)
         return f"{col.type} holds whole numbers exactly only up to {exact}; it would be rounded"
+    if col.kind is TypeKind.FLOAT:
+        return "not a number"  # text Python reads as one and Arrow does not: 1_000, Arabic digits
     return _numeric_why(number, col) or detail
 
 
 def _numeric_why(number: decimal.Decimal, col: Column) -> str | None:
     """A finite number that does not fit an integer or bounded decimal column: why."""
     scale = 0 if col.kind is TypeKind.INTEGER else (col.scale or 0)
-    fraction = max(0, -number.normalize().as_tuple().exponent)  # type: ignore[operator]
-    if fraction > scale:
+    if _decimal_places(number) > scale:
         if scale == 0:
             return f"has a fraction; {col.type} holds whole numbers only"
-        return f"has more than {scale} decimal places; {col.type} would round it"
+        places = "decimal place" if scale == 1 else "decimal places"
+        return f"has more than {scale} {places}; {col.type} would round it"
     if col.kind is TypeKind.INTEGER:
         bits = col.int_bits or 64
         low, high = (0, 2**bits - 1) if col.unsigned else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
         if not low <= number <= high:
             return f"out of range; {col.type} holds {low} to {high}"
-        return "not written as a whole number; give plain digits"  # 1e3, 0x1F, +-5
+        return "not written as a whole number; give plain digits"  # 1e3: Arrow reads no exponent into an integer
     if col.precision is not None and number and number.adjusted() + 1 > col.precision - scale:
         return f"out of range; {col.type} holds at most {col.precision - scale} digits before the decimal point"
     return None
+
+
+def _decimal_places(number: decimal.Decimal) -> int:
+    """Digits after the point once trailing zeros are dropped: 1.50 has 1, 1E+3 has 0. Without
+    ``normalize()``, which rounds to the context's 28 digits and overflows on 1e1000000."""
+    _, digits, exponent = number.as_tuple()
+    text = "".join(map(str, digits))
+    zeros = len(text) - len(text.rstrip("0"))
+    return max(0, -(int(exponent) + zeros)) if text.rstrip("0") else 0
 
 
 def _as_decimal(value: object) -> decimal.Decimal | None:
     """``value`` as an exact number, or None when it is not one."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float | decimal.Decimal):
+    if isinstance(value, float):
+        return decimal.Decimal(repr(value))  # the digits the cast reads (through text), not the binary value
+    if isinstance(value, int | decimal.Decimal):
         return decimal.Decimal(value)
     if isinstance(value, str):
         try:
@@ -439,6 +462,18 @@ def _uuid_from_bytes(a: pa.Array) -> pa.Array:
     from laden.encode import hex_strings
 
     return _dashed(hex_strings(pc.cast(a, pa.binary())))
+
+
+def _temporal_to_json(a: pa.Array) -> pa.Array:
+    """Dates, times and timestamps as JSON strings in ISO 8601 (an instant in UTC, with Z): the
+    text has nothing to escape, so quoting it is the whole encoding."""
+    if pa.types.is_timestamp(a.type) and a.type.tz is not None:
+        text = pc.strftime(pc.cast(a, pa.timestamp(a.type.unit, "UTC")), format="%Y-%m-%dT%H:%M:%SZ")
+    elif pa.types.is_timestamp(a.type):
+        text = pc.strftime(a, format="%Y-%m-%dT%H:%M:%S")
+    else:
+        text = pc.cast(a, pa.string())
+    return pc.binary_join_element_wise('"', text, '"', "")
 
 
 def _to_json(a: pa.Array) -> pa.Array:

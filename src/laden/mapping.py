@@ -161,8 +161,8 @@ def check_against(mappings: Mapping[str, TableMapping], schema: Schema, target: 
         if table is None:
             raise SchemaMismatchError(
                 f"{target}: table_mappings.{m.table}: no table {m.table!r} in the target"
-                f"{aside(did_you_mean(m.table, schema.table_names))} "
-                f"(tables there: {', '.join(schema.table_names) or 'none'})",
+                f"{aside(did_you_mean(m.table, schema.table_names))}; "
+                f"tables there: {', '.join(schema.table_names) or 'none'}",
                 target=target,
                 table=m.table,
             )
