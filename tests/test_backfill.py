@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from laden.backfill.windows import WindowSpec, plan_windows
+from laden.backfill.manifest import DONE, PENDING, RUNNING, Manifest, entries
+from laden.backfill.windows import Window, WindowSpec, plan_windows
 
 LADEN = [sys.executable, "-m", "laden.cli"]
 T0 = dt.datetime(2024, 1, 1)
@@ -126,6 +127,46 @@ def test_plan_json_lists_windows_with_rows_and_estimates(tmp_path: Path, sqlite_
     assert all(w["estimated_s"] > 0 for w in plan["windows"])
     assert plan["rows"] == 20_000
     assert make_db(sqlite_url).count("events") == 0  # the trial load was rolled back
+
+
+def test_plan_and_run_say_when_no_index_serves_the_windows_delete(
+    tmp_path: Path, sqlite_url: str, make_db: Any
+) -> None:
+    db = make_db(sqlite_url)
+    _create(db, "sqlite")
+    pq.write_table(_events(2_000), tmp_path / "e.parquet")
+    args = ["backfill", "plan", str(tmp_path / "e.parquet"), "--to", sqlite_url, "--table", "events",
+            "--window-by", "ts", "--window", "1w"]  # fmt: skip
+    note = (
+        f"{sqlite_url}: no index of table 'events' starts with 'ts', so each window's DELETE of its range reads "
+        "the whole table; an index on events (ts) makes it a range read"
+    )
+    done = _cli(*args, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["notes"] == [note]
+    run = _cli(*[a if a != "plan" else "run" for a in args], "--manifest", str(tmp_path / "m.json"))
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.startswith(f"note: {note}\n")
+    db.execute("CREATE INDEX events_ts ON events (ts)")
+    done = _cli(*args, "--json")
+    assert json.loads(done.stdout)["notes"] == []
+    by_id = _cli(*[a if a != "ts" else "id" for a in args[:-2]], "--window", "500rows", "--json")  # the primary key
+    assert json.loads(by_id.stdout)["notes"] == [], by_id.stderr
+
+
+def test_the_manifest_reads_back_as_written_after_every_change(tmp_path: Path) -> None:
+    """The manifest encodes a window again only when it changed: a stale line would be a false record."""
+    windows = [Window(i, i * 10, i * 10 + 10, 10, False) for i in range(3)]
+    m = Manifest("s", "t", "events", "replace", ["id"], "id", "10", "int", entries(windows))
+    path = tmp_path / "m.json"
+    m.write(path)
+    for status, rows in ((RUNNING, 0), (DONE, 10)):
+        m.windows[1].status, m.windows[1].rows_loaded = status, rows
+        m.write(path)
+        back = Manifest.read(path)
+        assert back.to_dict() == m.to_dict()
+        assert [(w.status, w.rows_loaded) for w in back.windows] == [(PENDING, 0), (status, rows), (PENDING, 0)]
+    assert json.loads(path.read_text()) == m.to_dict()
 
 
 def test_backfill_runs_in_parallel_and_a_rerun_replaces_its_windows(

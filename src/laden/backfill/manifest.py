@@ -9,6 +9,7 @@ whose windows are all done is never rewritten.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import decimal
 import getpass
@@ -17,7 +18,7 @@ import os
 import socket
 import tempfile
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,7 @@ class Manifest:
     ended_at: str | None = None
     status: str = RUNNING
     runs: list[str] = field(default_factory=list)
+    _lines: dict[int, tuple[tuple[Any, ...], str]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def finished(self) -> bool:
@@ -79,7 +81,28 @@ class Manifest:
         return Window(entry.index, start, end, entry.rows_planned, entry.nulls)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**copy.deepcopy(self._head()), "windows": [dict(vars(w)) for w in self.windows]}
+
+    def _head(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("windows", "_lines")}
+
+    def to_json(self) -> str:
+        """The document: the run's fields indented, then one line per window. Written after every
+        window, so its cost matters: indenting every window with json's pure-Python encoder made
+        417 one-day windows of 480 rows take 36 s, 30 of them rewriting this file."""
+        text = json.dumps(self._head(), indent=2, ensure_ascii=False)
+        rows = ",\n".join(self._line(w) for w in self.windows)
+        windows = f'  "windows": [\n{rows}\n  ]' if rows else '  "windows": []'
+        return f"{text[:-2]},\n{windows}\n}}\n"  # text ends with "\n}"
+
+    def _line(self, entry: WindowEntry) -> str:
+        """One window's line, encoded again only when the window changed."""
+        values = tuple(vars(entry).values())
+        cached = self._lines.get(entry.index)
+        if cached is None or cached[0] != values:
+            cached = values, "    " + json.dumps(vars(entry), ensure_ascii=False)
+            self._lines[entry.index] = cached
+        return cached[1]
 
     def write(self, path: Path) -> None:
         """Atomically: a reader sees the old document or the new one, never half of one."""
@@ -87,8 +110,7 @@ class Manifest:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self.to_dict(), f, indent=2, ensure_ascii=False)
-                f.write("\n")
+                f.write(self.to_json())
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)

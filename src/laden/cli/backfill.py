@@ -15,6 +15,7 @@ from laden.backfill.run import (
     plan_backfill,
     run_backfill,
     validate,
+    window_index_note,
 )
 from laden.backfill.sources import source_spec
 from laden.backfill.windows import WindowSpec
@@ -95,6 +96,9 @@ def _run(ctx: Context, b: Backfill) -> int:
             ctx.err.flush()
 
     before = Manifest.read(path) if args.resume else None
+    note = None if args.json or (before is not None and before.finished) else window_index_note(b)
+    if note:
+        ctx.err.write(ctx.scrub(f"note: {note}") + "\n")
     try:
         manifest = run_backfill(b, path, resume=bool(args.resume), on_window=on_window)
     except ValidationFailed as exc:
