@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
@@ -129,9 +130,7 @@ def test_plan_json_lists_windows_with_rows_and_estimates(tmp_path: Path, sqlite_
     assert make_db(sqlite_url).count("events") == 0  # the trial load was rolled back
 
 
-def test_plan_and_run_say_when_no_index_serves_the_windows_delete(
-    tmp_path: Path, sqlite_url: str, make_db: Any
-) -> None:
+def test_plan_and_run_say_what_makes_every_window_slow(tmp_path: Path, sqlite_url: str, make_db: Any) -> None:
     db = make_db(sqlite_url)
     _create(db, "sqlite")
     pq.write_table(_events(2_000), tmp_path / "e.parquet")
@@ -150,6 +149,12 @@ def test_plan_and_run_say_when_no_index_serves_the_windows_delete(
     db.execute("CREATE INDEX events_ts ON events (ts)")
     done = _cli(*args, "--json")
     assert json.loads(done.stdout)["notes"] == []
+    pacsv.write_csv(_events(2_000), tmp_path / "e.csv")
+    from_csv = _cli(*[str(tmp_path / "e.csv") if a.endswith("e.parquet") else a for a in args], "--json")
+    assert json.loads(from_csv.stdout)["notes"] == [
+        f"{tmp_path / 'e.csv'}: CSV files have no statistics to skip by, so every window reads the whole dataset; "
+        "Parquet sorted by 'ts' (or hive partitions by it) lets each window read its own rows only"
+    ], from_csv.stderr
     by_id = _cli(*[a if a != "ts" else "id" for a in args[:-2]], "--window", "500rows", "--json")  # the primary key
     assert json.loads(by_id.stdout)["notes"] == [], by_id.stderr
 

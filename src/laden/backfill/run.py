@@ -144,13 +144,25 @@ def plan_backfill(backfill: Backfill, *, measure: bool = True) -> BackfillPlan:
     try:
         field_ = source.window_field(backfill.window_by)
         windows = plan_windows(backfill.window, field_, lambda: source.column(backfill.window_by), seed=backfill.seed)
+        notes = [source.scan_note(backfill.window_by)] if len(windows) > 1 else []
     finally:
         source.close()
-    plan = BackfillPlan(backfill, windows, notes=[n for n in [window_index_note(backfill)] if n])
+    plan = BackfillPlan(backfill, windows, notes=[n for n in [*notes, window_index_note(backfill)] if n])
     if measure and windows:
         plan.rows_per_s, plan.overhead_s = _measure(backfill, windows)
         plan.estimates = [plan.overhead_s + w.rows / plan.rows_per_s for w in windows]
     return plan
+
+
+def backfill_notes(backfill: Backfill) -> list[str]:
+    """What will make every window slow, said before a run: see :meth:`Source.scan_note` and
+    :func:`window_index_note`."""
+    source = open_source(backfill.source)
+    try:
+        notes = [source.scan_note(backfill.window_by), window_index_note(backfill)]
+    finally:
+        source.close()
+    return [n for n in notes if n]
 
 
 def window_index_note(backfill: Backfill) -> str | None:

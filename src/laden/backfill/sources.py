@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from laden.backfill.windows import Window
-from laden.errors import SourceError, UsageError
+from laden.errors import SourceError, UsageError, aside, did_you_mean
 from laden.urls import DatabaseURL, Engine
 
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "json", ".ndjson": "json"}
@@ -92,14 +92,18 @@ class Source:
         schema = self.schema()
         if name not in schema.names:
             raise UsageError(
-                f"--window-by {name!r}: {self.spec.describe()} has no such column; "
-                f"its columns are {', '.join(schema.names)}"
+                f"--window-by {name!r}: {self.spec.describe()} has no such column"
+                f"{aside(did_you_mean(name, schema.names))}; its columns are {', '.join(schema.names)}"
             )
         return schema.field(name)
 
     def window(self, column: str, window: Window | None, batch_size: int) -> Iterator[pa.RecordBatch]:
         """The rows of one window (all rows when ``window`` is None)."""
         raise NotImplementedError
+
+    def scan_note(self, column: str) -> str | None:
+        """Why each window would read the whole source, when it would."""
+        return None
 
     def close(self) -> None:
         pass
@@ -122,6 +126,9 @@ class FileSource(Source):
         import pyarrow.dataset as pads  # here, not at import: it imports pandas (~0.2 s at every CLI start)
 
         files, fs, fmt = _files(location)
+        self.format = fmt
+        #: the columns hive partitioning (``key=value/``) adds: a filter on them skips whole files
+        self.partitions = {p.partition("=")[0] for f in files for p in Path(f).parent.parts if "=" in p}
         try:
             self.dataset = pads.dataset(files, format=_format(fmt), partitioning="hive", filesystem=fs)
         except (pa.ArrowException, OSError) as exc:
@@ -133,6 +140,15 @@ class FileSource(Source):
     def column(self, name: str) -> Iterator[pa.Array]:
         for batch in self.dataset.to_batches(columns=[name], batch_size=1 << 20):
             yield batch.column(0)
+
+    def scan_note(self, column: str) -> str | None:
+        if self.format == "parquet" or column in self.partitions:
+            return None
+        return (
+            f"{self.spec.describe()}: {self.format.upper()} files have no statistics to skip by, so every window "
+            f"reads the whole dataset; Parquet sorted by {column!r} (or hive partitions by it) lets each window "
+            "read its own rows only"
+        )
 
     def window(self, column: str, window: Window | None, batch_size: int) -> Iterator[pa.RecordBatch]:
         import pyarrow.dataset as pads

@@ -12,10 +12,10 @@ from laden.backfill.run import (
     BackfillIncomplete,
     ValidationFailed,
     WindowWrite,
+    backfill_notes,
     plan_backfill,
     run_backfill,
     validate,
-    window_index_note,
 )
 from laden.backfill.sources import source_spec
 from laden.backfill.windows import WindowSpec
@@ -96,8 +96,7 @@ def _run(ctx: Context, b: Backfill) -> int:
             ctx.err.flush()
 
     before = Manifest.read(path) if args.resume else None
-    note = None if args.json or (before is not None and before.finished) else window_index_note(b)
-    if note:
+    for note in [] if args.json or (before is not None and before.finished) else backfill_notes(b):
         ctx.err.write(ctx.scrub(f"note: {note}") + "\n")
     try:
         manifest = run_backfill(b, path, resume=bool(args.resume), on_window=on_window)
