@@ -360,6 +360,36 @@ def test_a_database_table_or_query_is_a_source(
     assert _target_rows(out) == [r for r in _source_rows(table) if r[2] < 500]
 
 
+def test_sqlite_text_times_in_any_iso_spelling_land_in_their_own_window(tmp_path: Path, make_db: Any) -> None:
+    """SQLite compared the text: '2024-01-05 00:00:00' sorts before the bound '2024-01-05 00:00:00.000000',
+    so that row was read by the window before its own, whose DELETE then removed it from the target,
+    while the manifest counted it loaded; '2024-01-01 00:00:00' was read by no window at all."""
+    source_url, target_url = f"sqlite:///{tmp_path}/in.db", f"sqlite:///{tmp_path}/out.db"
+    src = make_db(source_url)
+    src.execute("CREATE TABLE ev (id INTEGER PRIMARY KEY, at TIMESTAMP, v REAL)")
+    rows = [(1, "2024-01-01 00:00:00", 1.0), (2, "2024-01-05 00:00:00", 2.0), (3, "2024-01-02T12:30:00.25", 3.0),
+            (4, "2024-01-03", 4.0), (5, None, 5.0), (6, "2024-01-04 23:59:59.999999", 6.0)]  # fmt: skip
+    for row in rows:
+        src.execute("INSERT INTO ev VALUES (?, ?, ?)", row)
+    out = make_db(target_url)
+    out.execute("CREATE TABLE ev (id INTEGER PRIMARY KEY, at TIMESTAMP, v REAL)")
+    done = _cli("backfill", "run", source_url, "--source-table", "ev", "--to", target_url, "--table", "ev",
+                "--window-by", "at", "--window", "1d", "--manifest", str(tmp_path / "m.json"))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    windows = json.loads((tmp_path / "m.json").read_text())["windows"]
+    assert [(w["start"], w["rows_planned"], w["rows_read"], w["rows_loaded"]) for w in windows] == [
+        ("2024-01-01T00:00:00", 1, 1, 1), ("2024-01-02T00:00:00", 1, 1, 1), ("2024-01-03T00:00:00", 1, 1, 1),
+        ("2024-01-04T00:00:00", 1, 1, 1), ("2024-01-05T00:00:00", 1, 1, 1), (None, 1, 1, 1),
+    ]  # fmt: skip
+    assert [r[0] for r in out.query("SELECT id FROM ev ORDER BY id")] == [1, 2, 3, 4, 5, 6]
+    assert done.stderr.splitlines()[:2] == [
+        f"note: {source_url} (table ev): no index of table 'ev' starts with 'at', so each window's query reads "
+        "the whole table; an index on ev (at) makes it a range read",
+        f"note: {target_url}: no index of table 'ev' starts with 'at', so each window's DELETE of its range reads "
+        "the whole table; an index on ev (at) makes it a range read",
+    ]
+
+
 def test_a_generator_is_a_source(sqlite_url: str, make_db: Any, tmp_path: Path) -> None:
     from laden.generate import retail_dataset
 

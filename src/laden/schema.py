@@ -134,6 +134,12 @@ class Table:
         named = [(u.name, u.columns) for u in self.unique_constraints] + [(i.name, i.columns) for i in self.indexes]
         return next((cols for n, cols in named if n == name), ())
 
+    def leads_an_index(self, column: str) -> bool:
+        """Whether some index (the primary key's, a unique constraint's or a plain one) starts with
+        ``column`` (case aside): a range of it is then read through the index, not by a scan."""
+        keys = [self.primary_key, *(u.columns for u in self.unique_constraints), *(i.columns for i in self.indexes)]
+        return column.lower() in {k[0].lower() for k in keys if k}
+
     def unique_keys(self) -> tuple[tuple[str, ...], ...]:
         """Every column set the database guarantees unique: PK, unique constraints, unique indexes."""
         keys: list[tuple[str, ...]] = []

@@ -186,8 +186,7 @@ def window_index_note(backfill: Backfill) -> str | None:
         backend.close()
     if table is None:
         return None  # the load says so, with the tables there
-    keys = [table.primary_key, *(u.columns for u in table.unique_constraints), *(i.columns for i in table.indexes)]
-    if b.window_by.lower() in {k[0].lower() for k in keys if k}:
+    if table.leads_an_index(b.window_by):
         return None
     locks = " and locks every row against the other windows" if backend.engine is Engine.MYSQL else ""
     return (

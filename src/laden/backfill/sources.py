@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from laden.backfill.windows import Window
@@ -248,6 +249,27 @@ class DatabaseSource(Source):
         q = self._quote
         self.relation = q(spec.table) if spec.table else f"({spec.query})"
         self._schema: pa.Schema | None = None
+        self._fields: dict[str, pa.Field] = {}
+
+    def scan_note(self, column: str) -> str | None:
+        """A source table without an index that starts with the window column: each window's
+        query reads all of it (DuckDB skips row groups by their min/max; a query is not looked into)."""
+        from laden.targets import backend_for
+
+        if self.spec.table is None or self.url.engine is Engine.DUCKDB:
+            return None
+        backend = backend_for(self.spec.location, name=self.spec.name)
+        backend.connect()
+        try:
+            table = backend.reflect([self.spec.table]).table(self.spec.table, fold_case=backend.caps.fold_case)
+        finally:
+            backend.close()
+        if table is None or table.leads_an_index(column):
+            return None
+        return (
+            f"{self.spec.describe()}: no index of table {table.name!r} starts with {column!r}, so each window's "
+            f"query reads the whole table; an index on {table.name} ({column}) makes it a range read"
+        )
 
     def _quote(self, name: str) -> str:
         if self.url.engine is Engine.MYSQL:
@@ -297,6 +319,11 @@ class DatabaseSource(Source):
         return self._schema
 
     def window_field(self, name: str) -> pa.Field:
+        if name not in self._fields:
+            self._fields[name] = self._window_field(name)
+        return self._fields[name]
+
+    def _window_field(self, name: str) -> pa.Field:
         found = super().window_field(name)
         if self.url.engine is not Engine.SQLITE or not pa.types.is_string(found.type):
             return found
@@ -322,10 +349,28 @@ class DatabaseSource(Source):
             p = self._param()
             sql += f" WHERE {self._quote(column)} >= {p} AND {self._quote(column)} < {p}"
             params = [self._bound(window.start), self._bound(window.end)]
-        yield from self._rows(sql, params, batch_size)
+        if window is None or window.nulls or not self._text_times(column):
+            yield from self._rows(sql, params, batch_size)
+            return
+        # SQLite text times: '2024-01-05 00:00:00' sorts before '2024-01-05 00:00:00.000000' and after
+        # '2024-01-05T...' as text. The query takes whole days around the window (every ISO spelling
+        # starts with the date); the rows are then kept by their value, as the windows were planned.
+        start, end = window.start, window.end
+        assert isinstance(start, dt.datetime) and isinstance(end, dt.datetime)
+        params = [start.date().isoformat(), (end.date() + dt.timedelta(days=1)).isoformat()]
+        kind = self.window_field(column).type
+        low, high = pa.scalar(start.replace(tzinfo=None), kind), pa.scalar(end.replace(tzinfo=None), kind)
+        for batch in self._rows(sql, params, batch_size):
+            values = batch.column(batch.schema.get_field_index(column)).cast(kind)
+            keep = pc.and_(pc.greater_equal(values, low), pc.less(values, high))
+            yield batch.filter(pc.fill_null(keep, False))
+
+    def _text_times(self, column: str) -> bool:
+        """Whether ``column`` is SQLite text read as timestamps (see :meth:`window_field`)."""
+        return self.url.engine is Engine.SQLITE and pa.types.is_timestamp(self.window_field(column).type)
 
     def _bound(self, value: Any) -> Any:
-        """A bound as the driver compares it with the column (SQLite keeps times as ISO text)."""
+        """A bound as the driver compares it with the column (SQLite keeps dates as ISO text)."""
         if self.url.engine is Engine.SQLITE and isinstance(value, dt.datetime):
             return value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
         if self.url.engine is Engine.SQLITE and isinstance(value, dt.date):
