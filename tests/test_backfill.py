@@ -382,6 +382,22 @@ def test_sqlite_text_times_in_any_iso_spelling_land_in_their_own_window(tmp_path
         ("2024-01-04T00:00:00", 1, 1, 1), ("2024-01-05T00:00:00", 1, 1, 1), (None, 1, 1, 1),
     ]  # fmt: skip
     assert [r[0] for r in out.query("SELECT id FROM ev ORDER BY id")] == [1, 2, 3, 4, 5, 6]
+    out.execute("DELETE FROM ev")
+    hours = _cli("backfill", "run", source_url, "--source-table", "ev", "--to", target_url, "--table", "ev",
+                 "--window-by", "at", "--window", "6h", "--manifest", str(tmp_path / "h.json"))  # fmt: skip
+    assert hours.returncode == 0, hours.stderr
+    windows = json.loads((tmp_path / "h.json").read_text())["windows"]
+    assert [(w["start"], w["rows_read"]) for w in windows if w["rows_planned"]] == [
+        ("2024-01-01T00:00:00", 1), ("2024-01-02T12:00:00", 1), ("2024-01-03T00:00:00", 1),
+        ("2024-01-04T18:00:00", 1), ("2024-01-05T00:00:00", 1), (None, 1),
+    ]  # fmt: skip
+    assert all(w["rows_read"] == w["rows_planned"] for w in windows)
+    assert [r[0] for r in out.query("SELECT id FROM ev ORDER BY id")] == [1, 2, 3, 4, 5, 6]
+    src.execute("INSERT INTO ev VALUES (7, '2024-01-06T10:00:00Z', 7.0)")
+    offset = _cli("backfill", "plan", source_url, "--source-table", "ev", "--to", target_url, "--table", "ev",
+                  "--window-by", "at", "--window", "1d")  # fmt: skip
+    assert offset.returncode != 0
+    assert f"{source_url} (table ev): column 'at' holds '2024-01-06T10:00:00Z', which is not a time" in offset.stderr
     assert done.stderr.splitlines()[:2] == [
         f"note: {source_url} (table ev): no index of table 'ev' starts with 'at', so each window's query reads "
         "the whole table; an index on ev (at) makes it a range read",

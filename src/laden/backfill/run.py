@@ -138,16 +138,19 @@ def _makespan(estimates: list[float], parallel: int) -> float:
 # -- planning and validation ----------------------------------------------------------------------
 
 
-def plan_backfill(backfill: Backfill, *, measure: bool = True) -> BackfillPlan:
-    """The windows covering the source, and (``measure``) estimates from a trial load."""
+def plan_backfill(backfill: Backfill, *, measure: bool = True, notes: bool = True) -> BackfillPlan:
+    """The windows covering the source, (``measure``) estimates from a trial load, and (``notes``)
+    what would make every window slow."""
     source = open_source(backfill.source)
     try:
         field_ = source.window_field(backfill.window_by)
         windows = plan_windows(backfill.window, field_, lambda: source.column(backfill.window_by), seed=backfill.seed)
-        notes = [source.scan_note(backfill.window_by)] if len(windows) > 1 else []
+        said = [_advice(lambda: source.scan_note(backfill.window_by))] if notes and len(windows) > 1 else []
     finally:
         source.close()
-    plan = BackfillPlan(backfill, windows, notes=[n for n in [*notes, window_index_note(backfill)] if n])
+    if notes:
+        said.append(_advice(lambda: window_index_note(backfill)))
+    plan = BackfillPlan(backfill, windows, notes=[n for n in said if n])
     if measure and windows:
         plan.rows_per_s, plan.overhead_s = _measure(backfill, windows)
         plan.estimates = [plan.overhead_s + w.rows / plan.rows_per_s for w in windows]
@@ -159,10 +162,19 @@ def backfill_notes(backfill: Backfill) -> list[str]:
     :func:`window_index_note`."""
     source = open_source(backfill.source)
     try:
-        notes = [source.scan_note(backfill.window_by), window_index_note(backfill)]
+        notes = [_advice(lambda: source.scan_note(backfill.window_by)), _advice(lambda: window_index_note(backfill))]
     finally:
         source.close()
     return [n for n in notes if n]
+
+
+def _advice(note: Callable[[], str | None]) -> str | None:
+    """A note is advice: when it cannot be worked out (no right to read the catalog, say), the run
+    goes on without it, and the load itself reports whatever is really wrong."""
+    try:
+        return note()
+    except LadenError:
+        return None
 
 
 def window_index_note(backfill: Backfill) -> str | None:
@@ -356,7 +368,7 @@ def run_backfill(
         report = validate(backfill) if backfill.validation is not None else None
         if report is not None and not report.ok:
             raise ValidationFailed(report)
-        plan = plan_backfill(backfill, measure=False)
+        plan = plan_backfill(backfill, measure=False, notes=False)
         manifest = Manifest(
             source=backfill.source.describe(), target=backfill.target.name, table=backfill.table,
             strategy=backfill.write.value, keys=list(backfill.keys), window_by=backfill.window_by,

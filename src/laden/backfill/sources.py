@@ -334,12 +334,19 @@ class DatabaseSource(Source):
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 continue
             return found.with_type(t)
+        first = next((v for v in sample.to_pylist() if v is not None), None)
+        if first is not None and _reads_as_time(first):
+            self._times(sample, name)  # times, but not all of them: says which value is not
         return found
 
     def column(self, name: str, *, typed: bool = True) -> Iterator[pa.Array]:
         want = self.window_field(name).type if typed else None
         for batch in self._rows(f"SELECT {self._quote(name)} FROM {self.relation} w", [], 1 << 16):
-            yield batch.column(0) if want is None else batch.column(0).cast(want)
+            values = batch.column(0)
+            if want is not None and pa.types.is_timestamp(want) and pa.types.is_string(values.type):
+                yield self._times(values, name)
+            else:
+                yield values if want is None else values.cast(want)
 
     def window(self, column: str, window: Window | None, batch_size: int) -> Iterator[pa.RecordBatch]:
         sql, params = f"SELECT * FROM {self.relation} w", []
@@ -349,25 +356,47 @@ class DatabaseSource(Source):
             p = self._param()
             sql += f" WHERE {self._quote(column)} >= {p} AND {self._quote(column)} < {p}"
             params = [self._bound(window.start), self._bound(window.end)]
-        if window is None or window.nulls or not self._text_times(column):
+        if window is None or window.nulls or self.url.engine is not Engine.SQLITE:
             yield from self._rows(sql, params, batch_size)
             return
-        # SQLite text times: '2024-01-05 00:00:00' sorts before '2024-01-05 00:00:00.000000' and after
-        # '2024-01-05T...' as text. The query takes whole days around the window (every ISO spelling
-        # starts with the date); the rows are then kept by their value, as the windows were planned.
         start, end = window.start, window.end
-        assert isinstance(start, dt.datetime) and isinstance(end, dt.datetime)
-        params = [start.date().isoformat(), (end.date() + dt.timedelta(days=1)).isoformat()]
-        kind = self.window_field(column).type
-        low, high = pa.scalar(start.replace(tzinfo=None), kind), pa.scalar(end.replace(tzinfo=None), kind)
+        if not (isinstance(start, dt.datetime) and isinstance(end, dt.datetime)):
+            yield from self._rows(sql, params, batch_size)
+            return
+        yield from self._text_times(sql, column, start.replace(tzinfo=None), end.replace(tzinfo=None), batch_size)
+
+    def _text_times(
+        self, sql: str, column: str, start: dt.datetime, end: dt.datetime, batch_size: int
+    ) -> Iterator[pa.RecordBatch]:
+        """One window of SQLite text times (see :meth:`window_field`). As text, '2024-01-05 00:00:00'
+        sorts before '2024-01-05 00:00:00.000000' and after '2024-01-05T...': the query takes a
+        superset (the days around the window, which an index on the column serves, and the hours
+        with the date and time separated alike), and the rows are kept by their time value, the
+        way the windows were planned."""
+        c = self._quote(column)
+        hours = f"substr({c}, 1, 10) || ' ' || substr({c}, 12)"
+        sql += f" AND {hours} >= {self._param()} AND {hours} < {self._param()}"
+        last_day = end.date() if end.time() == dt.time() else end.date() + dt.timedelta(days=1)
+        first_hour = start.strftime("%Y-%m-%d") if start.time() == dt.time() else start.strftime("%Y-%m-%d %H")
+        after_hour = (end + dt.timedelta(hours=0 if end.minute == end.second == end.microsecond == 0 else 1)).strftime(
+            "%Y-%m-%d %H"
+        )
+        params = [start.date().isoformat(), last_day.isoformat(), first_hour, after_hour]
+        low, high = pa.scalar(start, pa.timestamp("us")), pa.scalar(end, pa.timestamp("us"))
         for batch in self._rows(sql, params, batch_size):
-            values = batch.column(batch.schema.get_field_index(column)).cast(kind)
+            values = self._times(batch.column(batch.schema.get_field_index(column)), column)
             keep = pc.and_(pc.greater_equal(values, low), pc.less(values, high))
             yield batch.filter(pc.fill_null(keep, False))
 
-    def _text_times(self, column: str) -> bool:
-        """Whether ``column`` is SQLite text read as timestamps (see :meth:`window_field`)."""
-        return self.url.engine is Engine.SQLITE and pa.types.is_timestamp(self.window_field(column).type)
+    def _times(self, text: pa.Array, column: str) -> pa.Array:
+        try:
+            return text.cast(pa.timestamp("us"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            bad = next(v for v in text.to_pylist() if v is not None and not _reads_as_time(v))
+            raise SourceError(
+                f"{self.spec.describe()}: column {column!r} holds {bad!r}, which is not a time without an offset "
+                "(YYYY-MM-DD[ HH:MM[:SS[.ffffff]]]); windows by time need every value to read as one"
+            ) from None
 
     def _bound(self, value: Any) -> Any:
         """A bound as the driver compares it with the column (SQLite keeps dates as ISO text)."""
@@ -379,6 +408,14 @@ class DatabaseSource(Source):
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _reads_as_time(value: object) -> bool:
+    try:
+        pa.array([value]).cast(pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
 
 
 def _driver_errors(engine: Engine) -> tuple[type[BaseException], ...]:

@@ -96,7 +96,8 @@ def _run(ctx: Context, b: Backfill) -> int:
             ctx.err.flush()
 
     before = Manifest.read(path) if args.resume else None
-    for note in [] if args.json or (before is not None and before.finished) else backfill_notes(b):
+    runs = not before.finished if before is not None else not path.exists()  # else: nothing runs, or an error
+    for note in backfill_notes(b) if runs and not args.json else []:
         ctx.err.write(ctx.scrub(f"note: {note}") + "\n")
     try:
         manifest = run_backfill(b, path, resume=bool(args.resume), on_window=on_window)
