@@ -399,10 +399,9 @@ class DatabaseSource(Source):
             ) from None
 
     def _bound(self, value: Any) -> Any:
-        """A bound as the driver compares it with the column (SQLite keeps dates as ISO text)."""
-        if self.url.engine is Engine.SQLITE and isinstance(value, dt.datetime):
-            return value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-        if self.url.engine is Engine.SQLITE and isinstance(value, dt.date):
+        """A bound as the driver compares it with the column: SQLite keeps dates as ISO text (and
+        times too, which :meth:`_text_times` reads)."""
+        if self.url.engine is Engine.SQLITE and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             return value.isoformat()
         return value
 
