@@ -162,25 +162,27 @@ def _is_number(t: pa.DataType) -> bool:
 def _refuse_meaning_change(source: pa.DataType, col: Column) -> None:
     """Casts Arrow would do that change what a value means: a date as a count of days, a count of
     microseconds as a timestamp, a boolean as numeric text the database cannot read."""
-    what = _described(source)
+    why = None
     if pa.types.is_temporal(source) and col.kind is TypeKind.BOOLEAN:
-        raise TypeError(f"{what} cannot go into {col.type}; convert it in the source")
-    if pa.types.is_temporal(source) and col.kind in _NUMBERS:
-        raise TypeError(
-            f"{what} cannot go into {col.type}: laden does not turn dates and times into numbers; "
+        why = "; convert it in the source"
+    elif pa.types.is_temporal(source) and col.kind in _NUMBERS:
+        why = (
+            ": laden does not turn dates and times into numbers; "
             "convert it in the source (to epoch seconds, say) if that is what you mean"
         )
-    if _is_number(source) and col.kind in _DATES_AND_TIMES:
-        raise TypeError(
-            f"{what} cannot go into {col.type}: laden does not read numbers as dates or times "
+    elif _is_number(source) and col.kind in _DATES_AND_TIMES:
+        why = (
+            ": laden does not read numbers as dates or times "
             "(seconds? milliseconds? days?); convert it in the source, or give ISO 8601 text"
         )
-    if col.kind is TypeKind.DECIMAL and not (
+    elif col.kind is TypeKind.DECIMAL and pa.types.is_boolean(source):
+        why = "; convert it to 0 and 1 in the source"
+    elif col.kind is TypeKind.DECIMAL and not (
         _is_number(source) or pa.types.is_string(source) or pa.types.is_null(source)
     ):
-        raise TypeError(f"{what} cannot go into {col.type}; convert it in the source")
-    if col.kind is TypeKind.DECIMAL and pa.types.is_boolean(source):
-        raise TypeError(f"{what} cannot go into {col.type}; convert it to 0 and 1 in the source")
+        why = "; convert it in the source"
+    if why is not None:
+        raise TypeError(f"{_described(source)} cannot go into {col.type}{why}")
 
 
 def _described(t: pa.DataType) -> str:
